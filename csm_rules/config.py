@@ -1,0 +1,156 @@
+"""Load, validate and fingerprint weights.yaml and thresholds.yaml.
+
+``load_config()`` returns the packaged defaults (cached); ``load_config(weights=..., thresholds=...)``
+reads the given files (either may be omitted to keep the default). Files are parsed with
+``yaml.safe_load`` only. Errors are :class:`~csm_rules.errors.ConfigError` naming file, line and
+column, with a did-you-mean for misspelt keys, and listing every problem at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from csm_rules._resources import data_path
+from csm_rules.config_schema import KNOWN_KEYS, ThresholdsFile, WeightsFile, did_you_mean
+from csm_rules.errors import ConfigError
+from csm_rules.rules.compiled import CompiledRules, compile_rules
+
+__all__ = ["Config", "config_json_schema", "load_config"]
+
+PathArg = str | PathLike[str] | None
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration: both files, their fingerprint and the rules compiled from them."""
+
+    weights: WeightsFile
+    thresholds: ThresholdsFile
+    fingerprint: str
+    weights_path: str
+    thresholds_path: str
+    compiled: CompiledRules = field(repr=False, compare=False)
+
+    @classmethod
+    def from_models(
+        cls, weights: WeightsFile, thresholds: ThresholdsFile, *, weights_path: str = "<memory>",
+        thresholds_path: str = "<memory>",
+    ) -> Config:
+        """Build a config from already-validated models (used by tests and weight suggestion)."""
+        fingerprint = _fingerprint(weights, thresholds)
+        return cls(
+            weights=weights,
+            thresholds=thresholds,
+            fingerprint=fingerprint,
+            weights_path=weights_path,
+            thresholds_path=thresholds_path,
+            compiled=compile_rules(weights, thresholds, fingerprint),
+        )
+
+
+def load_config(*, weights: PathArg = None, thresholds: PathArg = None) -> Config:
+    """Load and validate a configuration; omitted files fall back to the packaged defaults."""
+    if weights is None and thresholds is None:
+        return _default_config()
+    weights_path = Path(weights) if weights is not None else data_path("weights.yaml")
+    thresholds_path = Path(thresholds) if thresholds is not None else data_path("thresholds.yaml")
+    return _load(weights_path, thresholds_path)
+
+
+@functools.cache
+def _default_config() -> Config:
+    return _load(data_path("weights.yaml"), data_path("thresholds.yaml"))
+
+
+def _load(weights_path: Path, thresholds_path: Path) -> Config:
+    problems: list[str] = []
+    weights_model = _parse(weights_path, WeightsFile, problems)
+    thresholds_model = _parse(thresholds_path, ThresholdsFile, problems)
+    if problems or weights_model is None or thresholds_model is None:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), problems=problems)
+    return Config.from_models(
+        weights_model, thresholds_model, weights_path=str(weights_path), thresholds_path=str(thresholds_path)
+    )
+
+
+def _parse(path: Path, model: type[_M], problems: list[str]) -> _M | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}:1:1: expected a mapping at the top level, got {type(data).__name__}")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            line, column = _position(root, loc)
+            dotted = ".".join(str(p) for p in loc) or "(top level)"
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                key = str(loc[-1]) if loc else ""
+                message = f"unknown key {key!r}{did_you_mean(key, KNOWN_KEYS)}"
+            elif err["type"] == "missing":
+                message = "required key is missing"
+            problems.append(f"{path}:{line}:{column}: {dotted}: {message}")
+        return None
+
+
+def _position(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, int]:
+    """Line and column (1-based) of the deepest YAML node that ``loc`` reaches."""
+    best = node
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(best, yaml.MappingNode):
+            for key_node, value_node in best.value:
+                if key_node.value == str(part) or (part == "in_" and key_node.value == "in"):
+                    # For an unknown key, point at the key itself rather than its value.
+                    child = value_node if part != loc[-1] else key_node
+                    break
+        elif isinstance(best, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(best.value):
+            child = best.value[part]
+        if child is None:
+            break
+        best = child
+    if best is None:
+        return 1, 1
+    return best.start_mark.line + 1, best.start_mark.column + 1
+
+
+def _fingerprint(weights: WeightsFile, thresholds: ThresholdsFile) -> str:
+    canonical = json.dumps(
+        {"weights": weights.model_dump(mode="json"), "thresholds": thresholds.model_dump(mode="json")},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def config_json_schema() -> dict[str, Any]:
+    """JSON Schema of both files, for editors: ``{"weights.yaml": ..., "thresholds.yaml": ...}``."""
+    return {
+        "weights.yaml": WeightsFile.model_json_schema(by_alias=True),
+        "thresholds.yaml": ThresholdsFile.model_json_schema(by_alias=True),
+    }

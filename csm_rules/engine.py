@@ -1,0 +1,65 @@
+"""``evaluate``: one snapshot + one config → one :class:`AccountVerdict`. Pure and deterministic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from csm_rules.config import Config, load_config
+from csm_rules.rules import adoption_scorecard, assess_churn, find_expansions, qbr_due, score_health
+from csm_rules.snapshot import AccountSnapshot
+from csm_rules.verdict import AccountVerdict
+
+__all__ = ["RULES_VERSION", "evaluate", "evaluate_many", "iter_evaluate"]
+
+#: Bumped whenever a rule's behaviour changes, so stored verdicts say which rules made them.
+RULES_VERSION = "1"
+
+
+def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> AccountVerdict:
+    """Evaluate one account: health, churn, expansion, adoption, QBR due and whether to alert.
+
+    The same snapshot and config always give a byte-identical ``model_dump_json()``; the engine never
+    reads the clock (``snapshot.as_of`` is the only "now"). ``config`` None → the packaged defaults.
+    """
+    if not isinstance(snapshot, AccountSnapshot):
+        raise TypeError(f"evaluate() takes an AccountSnapshot, not {type(snapshot).__name__}")
+    if config is None:
+        config = load_config()
+    rules = config.compiled
+    health, facts = score_health(snapshot, rules)
+    churn = assess_churn(snapshot, health, facts, rules)
+    alerts = rules.source.alerts
+    reasons: list[str] = []
+    if health.band in alerts.bands:
+        reasons.append(f"health band {health.band.value}")
+    if churn.level in alerts.churn_levels:
+        reasons.append(f"churn risk {churn.level.value}")
+    return AccountVerdict(
+        account_id=snapshot.account_id,
+        account_name=snapshot.name,
+        owner=snapshot.owner,
+        segment=snapshot.segment,
+        as_of=snapshot.as_of,
+        health=health,
+        churn=churn,
+        expansions=find_expansions(snapshot, health, facts, rules),
+        adoption=adoption_scorecard(snapshot, rules),
+        qbr_due=qbr_due(snapshot, rules),
+        should_alert=bool(reasons),
+        alert_reasons=tuple(reasons),
+        config_fingerprint=config.fingerprint,
+        rules_version=RULES_VERSION,
+    )
+
+
+def evaluate_many(snapshots: Iterable[AccountSnapshot], config: Config | None = None) -> list[AccountVerdict]:
+    """Evaluate many accounts; equal to ``[evaluate(s, config) for s in snapshots]``."""
+    config = config if config is not None else load_config()
+    return [evaluate(snapshot, config) for snapshot in snapshots]
+
+
+def iter_evaluate(snapshots: Iterable[AccountSnapshot], config: Config | None = None) -> Iterator[AccountVerdict]:
+    """Evaluate lazily, one verdict per snapshot, for streaming very large portfolios."""
+    config = config if config is not None else load_config()
+    for snapshot in snapshots:
+        yield evaluate(snapshot, config)

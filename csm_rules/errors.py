@@ -1,0 +1,69 @@
+"""The exceptions csm-rules raises.
+
+Every error derives from one root, and each also inherits the builtin it refines so callers that
+already catch ``ValueError`` keep working::
+
+    CsmRulesError
+    ├── ConfigError(ValueError)          weights.yaml / thresholds.yaml / mapping files are invalid
+    ├── SnapshotError(ValueError)        an AccountSnapshot failed validation (names account and field)
+    ├── SourceError(ValueError)          a portfolio file or source could not be read
+    ├── NarrationError(RuntimeError)     a narrator could not produce a text
+    ├── LLMCallsDisabledError(RuntimeError)  a real LLM call was attempted while ALLOW_LLM_CALLS is False
+    └── MissingExtraError(ImportError)   an optional dependency is not installed (with the install hint)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class CsmRulesError(Exception):
+    """Root of every error raised by csm-rules."""
+
+
+class ConfigError(CsmRulesError, ValueError):
+    """A configuration file is invalid; the message names file, line and column."""
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+
+
+class SnapshotError(CsmRulesError, ValueError):
+    """An account snapshot is invalid; the message names the account and every offending field."""
+
+    def __init__(self, account_id: str | None, errors: Sequence[dict[str, Any]]) -> None:
+        self.account_id = account_id
+        self.errors: tuple[dict[str, Any], ...] = tuple(errors)
+        who = f"account {account_id!r}" if account_id else "account (no account_id)"
+        lines = [f"invalid snapshot for {who}:"]
+        for err in self.errors:
+            lines.append(f"  - {err['field']}: {err['message']}")
+        super().__init__("\n".join(lines))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The offending field names, in the order pydantic reported them."""
+        return tuple(str(e["field"]) for e in self.errors)
+
+
+class SourceError(CsmRulesError, ValueError):
+    """A portfolio source (file, Notion) could not be read as a whole."""
+
+
+class NarrationError(CsmRulesError, RuntimeError):
+    """A narrator failed to produce text (callers normally fall back to the template narrator)."""
+
+
+class LLMCallsDisabledError(CsmRulesError, RuntimeError):
+    """A real LLM request was attempted while ``csm_rules.narration.ALLOW_LLM_CALLS`` is False."""
+
+
+class MissingExtraError(CsmRulesError, ImportError):
+    """An optional dependency is missing; the message says which extra installs it."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is not installed: pip install \"csm-rules[{extra}]\"")
+        self.package = package
+        self.extra = extra

@@ -1,0 +1,112 @@
+"""A configuration compiled once into tuples, lookup tables and closures for the hot path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from csm_rules.config_schema import COMPUTED_FACTS, Condition, ThresholdsFile, WeightsFile
+from csm_rules.rules.conditions import CompiledCondition, compile_condition
+from csm_rules.rules.curves import Curve, compile_component
+from csm_rules.vocabulary import SIGNAL_INPUTS, SIGNALS, Band
+
+__all__ = ["CompiledRule", "CompiledRules", "CompiledSignal", "compile_rules"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSignal:
+    """One signal: its id, max age and the (field, curve, weight) of each component."""
+
+    signal: str
+    max_age_days: int | None
+    components: tuple[tuple[str, Curve, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A named condition (cap, churn pattern, catalog item) ready to test against facts."""
+
+    id: str
+    description: str
+    test: CompiledCondition
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRules:
+    """Everything ``evaluate`` needs, precomputed from a validated config."""
+
+    source: ThresholdsFile
+    fingerprint: str
+    signals: tuple[CompiledSignal, ...]
+    default_weights: tuple[float, ...]
+    segment_weights: dict[str, tuple[float, ...]]
+    total_weight: dict[str, float]
+    green: float
+    amber: float
+    caps: tuple[tuple[CompiledRule, float, Band | None], ...]
+    behavioral: tuple[CompiledRule, ...]
+    escalation: CompiledRule | None
+    modules: tuple[CompiledRule, ...]
+    integrations: tuple[CompiledRule, ...]
+    snapshot_facts: tuple[str, ...]
+    """Snapshot fields that some condition reads (computed facts are added by the engine)."""
+    stale_fields: dict[str, tuple[str, ...]]
+    """Per signal, the snapshot fields hidden from conditions when the signal is stale."""
+
+    def band_for(self, score: float) -> Band:
+        """The band of a (rounded) score: lower edges inclusive."""
+        if score >= self.green:
+            return Band.GREEN
+        if score >= self.amber:
+            return Band.AMBER
+        return Band.RED
+
+
+def _rule(rule_id: str, description: str, condition: Condition) -> CompiledRule:
+    return CompiledRule(rule_id, description, compile_condition(condition))
+
+
+def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint: str) -> CompiledRules:
+    """Compile validated config models into :class:`CompiledRules`."""
+    signals = tuple(
+        CompiledSignal(
+            signal,
+            thresholds.signals[signal].max_age_days,
+            tuple(
+                (field, compile_component(component), component.weight)
+                for field, component in thresholds.signals[signal].components.items()
+            ),
+        )
+        for signal in SIGNALS
+    )
+    default = tuple(weights.weights[s] for s in SIGNALS)
+    segments = {name: tuple(ws[s] for s in SIGNALS) for name, ws in weights.segments.items()}
+    totals = {"default": sum(default), **{name: sum(ws) for name, ws in segments.items()}}
+    conditions: list[Condition] = [cap.when for cap in thresholds.caps]
+    conditions += [rule.when for rule in thresholds.churn.behavioral]
+    if thresholds.churn.escalation is not None:
+        conditions.append(thresholds.churn.escalation.when)
+    conditions += [m.when for m in thresholds.expansion.modules]
+    conditions += [i.when for i in thresholds.expansion.integrations]
+    facts: set[str] = set()
+    for condition in conditions:
+        facts |= condition.facts()
+    escalation = thresholds.churn.escalation
+    return CompiledRules(
+        source=thresholds,
+        fingerprint=fingerprint,
+        signals=signals,
+        default_weights=default,
+        segment_weights=segments,
+        total_weight=totals,
+        green=thresholds.bands.GREEN,
+        amber=thresholds.bands.AMBER,
+        caps=tuple(
+            (_rule(cap.id, cap.description, cap.when), cap.multiply, cap.max_band) for cap in thresholds.caps
+        ),
+        behavioral=tuple(_rule(r.id, r.description, r.when) for r in thresholds.churn.behavioral),
+        escalation=None if escalation is None else _rule(escalation.id, escalation.description, escalation.when),
+        modules=tuple(_rule(m.id, m.name, m.when) for m in thresholds.expansion.modules),
+        integrations=tuple(_rule(i.id, i.name, i.when) for i in thresholds.expansion.integrations),
+        snapshot_facts=tuple(sorted(facts - COMPUTED_FACTS)),
+        stale_fields={s: SIGNAL_INPUTS[s] for s in SIGNALS},
+    )

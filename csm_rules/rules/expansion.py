@@ -1,0 +1,91 @@
+"""Expansion opportunities: seats, modules and integrations, deterministic and evidenced."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from csm_rules.rules.compiled import CompiledRules
+from csm_rules.snapshot import AccountSnapshot
+from csm_rules.verdict import ExpansionOpportunity, HealthResult, MatchedCondition
+from csm_rules.vocabulary import Confidence, OpportunityType
+
+__all__ = ["find_expansions"]
+
+
+def find_expansions(
+    snapshot: AccountSnapshot, health: HealthResult, facts: dict[str, Any], rules: CompiledRules
+) -> tuple[ExpansionOpportunity, ...]:
+    """List the expansion opportunities, seats first, then modules and integrations in catalog order.
+
+    Fires unless the band is in ``expansion.exclude_bands`` (RED by default). Seats: utilisation ≥
+    ``seats.min_utilization``; extra seats bring utilisation down to ``target_utilization``; ARR =
+    extra seats × price per seat (``price_per_seat``, else arr ÷ seats purchased). Modules and
+    integrations: catalog items whose ``when`` holds and that the account does not already have.
+
+    Example: 95 of 100 seats used at $400 a seat → 19 seats, $7,600 ARR, medium confidence.
+    """
+    config = rules.source.expansion
+    if health.band in config.exclude_bands:
+        return ()
+    found: list[ExpansionOpportunity] = []
+    seats = _seats(snapshot, health, rules)
+    if seats is not None:
+        found.append(seats)
+    for rule, module in zip(rules.modules, config.modules, strict=True):
+        if module.id in snapshot.modules_owned:
+            continue
+        evidence = rule.test(facts)
+        if evidence is not None:
+            found.append(
+                ExpansionOpportunity(
+                    OpportunityType.MODULE, module.id, module.name, evidence, float(module.list_price),
+                    module.confidence, {"list_price": float(module.list_price)},
+                )
+            )
+    for rule, integration in zip(rules.integrations, config.integrations, strict=True):
+        if integration.id in snapshot.integrations_connected:
+            continue
+        evidence = rule.test(facts)
+        if evidence is not None:
+            found.append(
+                ExpansionOpportunity(
+                    OpportunityType.INTEGRATION, integration.id, integration.name, evidence,
+                    float(integration.uplift_arr), integration.confidence,
+                    {"uplift_arr": float(integration.uplift_arr)},
+                )
+            )
+    return tuple(found)
+
+
+def _seats(snapshot: AccountSnapshot, health: HealthResult, rules: CompiledRules) -> ExpansionOpportunity | None:
+    config = rules.source.expansion.seats
+    utilization = None if "seat_utilization" in health.stale else snapshot.seats_utilization_rate
+    if utilization is None or utilization < config.min_utilization:
+        return None
+    purchased = snapshot.seats_purchased
+    used = snapshot.seats_used
+    details: dict[str, Any] = {"utilization": utilization}
+    extra: int | None = None
+    price: float | None = None
+    if purchased and used is not None:
+        # The smallest seat count that brings utilisation down to the target (guard float noise).
+        needed = math.ceil(used / config.target_utilization - 1e-9)
+        extra = max(needed - purchased, 1)
+        details.update(seats_used=used, seats_purchased=purchased, extra_seats=extra)
+        if snapshot.price_per_seat is not None:
+            price = snapshot.price_per_seat
+        elif snapshot.arr is not None:
+            price = round(snapshot.arr / purchased, 2)
+    arr = round(extra * price, 2) if extra is not None and price is not None else 0.0
+    if price is not None:
+        details["price_per_seat"] = price
+    if extra is None or price is None:
+        confidence = Confidence.LOW
+    elif utilization >= config.high_confidence_utilization:
+        confidence = Confidence.HIGH
+    else:
+        confidence = Confidence.MEDIUM
+    title = f"{extra} additional seats" if extra is not None else "Additional seats"
+    evidence = (MatchedCondition("seats_utilization_rate", "ge", config.min_utilization, utilization),)
+    return ExpansionOpportunity(OpportunityType.SEATS, "seats", title, evidence, arr, confidence, details)

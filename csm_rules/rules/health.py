@@ -1,0 +1,181 @@
+"""Composite health: per-signal sub-scores, weighted mean over present signals, caps, band, override."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from csm_rules.rules.compiled import CompiledRules
+from csm_rules.snapshot import AccountSnapshot
+from csm_rules.verdict import CapApplied, Contribution, HealthResult, Mover, OverrideApplied
+from csm_rules.vocabulary import Band
+
+__all__ = ["score_health"]
+
+_MAX_MOVERS = 3
+
+
+def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[HealthResult, dict[str, Any]]:
+    """Score an account's health and return it with the facts the later rules test.
+
+    Fires for every account. Each present, fresh signal's sub-score (0..100, from its curve) is
+    weighted by its share of the present weight; stale signals (older than ``max_age_days``) count as
+    missing. Caps then scale or clamp the score; the score is rounded to one decimal *before* banding.
+    An unexpired CSM override replaces the band (the computed band is kept in ``override``).
+
+    Example: adoption 0.9, growing usage, logins every 5 days … (all healthy) → 95.6, GREEN.
+    """
+    segment = snapshot.segment.lower() if snapshot.segment else None
+    weights = rules.segment_weights.get(segment) if segment is not None else None
+    weight_set = segment if weights is not None and segment is not None else "default"
+    if weights is None:
+        weights = rules.default_weights
+    as_of = snapshot.as_of
+    observed = snapshot.observed_at
+    fields = snapshot.__dict__  # pydantic keeps field values here; a dict lookup beats getattr
+
+    present: list[tuple[str, dict[str, Any], float, float]] = []
+    missing: list[str] = []
+    stale: list[str] = []
+    for spec, weight in zip(rules.signals, weights, strict=True):
+        if observed and spec.max_age_days is not None:
+            seen = observed.get(spec.signal)
+            if seen is not None and (as_of - seen).days > spec.max_age_days:
+                stale.append(spec.signal)
+                continue
+        total = 0.0
+        parts = 0.0
+        values: dict[str, Any] = {}
+        for field, curve, component_weight in spec.components:
+            value = fields[field]
+            if value is not None:
+                values[field] = value
+                total += curve(value) * component_weight
+                parts += component_weight
+        if parts == 0.0:
+            missing.append(spec.signal)
+        else:
+            present.append((spec.signal, values, total / parts, weight))
+
+    present_weight = sum(item[3] for item in present)
+    coverage = present_weight / rules.total_weight[weight_set]
+    if present_weight > 0:
+        contributions = tuple(
+            Contribution(signal, values, subscore, weight / present_weight, subscore * weight / present_weight)
+            for signal, values, subscore, weight in present
+        )
+        pre_cap = sum(c.points for c in contributions)
+    else:
+        contributions = ()
+        pre_cap = rules.source.missing_data.no_data_score
+
+    facts = _facts(snapshot, rules, stale)
+    facts["health_score"] = pre_cap
+    facts["coverage"] = coverage
+    score, caps_applied = _apply_caps(pre_cap, facts, rules)
+    score = round(score, 1)
+    band = rules.band_for(score)
+
+    notes: list[str] = []
+    min_coverage = rules.source.missing_data.min_coverage
+    insufficient = coverage < min_coverage
+    if insufficient:
+        notes.append(f"insufficient data: {coverage:.0%} of the signal weight is present (minimum {min_coverage:.0%})")
+    override = None
+    if snapshot.override is not None:
+        manual = snapshot.override
+        if manual.expires is None or as_of <= manual.expires:
+            override = OverrideApplied(manual.band, manual.reason, manual.set_by, manual.expires, band)
+            band = manual.band
+        else:
+            notes.append(
+                f"override to {manual.band.value} by {manual.set_by} expired on {manual.expires.isoformat()}"
+            )
+
+    previous_score, delta, movers, drop_30d = _history(snapshot, score, contributions)
+    facts["health_score"] = score
+    facts["health_band"] = band
+    facts["health_drop_30d"] = drop_30d
+    health = HealthResult(
+        score=score,
+        band=band,
+        pre_cap_score=pre_cap,
+        contributions=contributions,
+        coverage=coverage,
+        missing=tuple(missing),
+        stale=tuple(stale),
+        insufficient_data=insufficient,
+        caps_applied=caps_applied,
+        override=override,
+        previous_score=previous_score,
+        delta=delta,
+        movers=movers,
+        weight_set=weight_set,
+        notes=tuple(notes),
+    )
+    return health, facts
+
+
+def _facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: list[str]) -> dict[str, Any]:
+    """The snapshot values conditions read; a stale signal's fields are hidden (they never match)."""
+    fields = snapshot.__dict__
+    facts = {name: fields[name] for name in rules.snapshot_facts}
+    for signal in stale:
+        for field in rules.stale_fields[signal]:
+            if field in facts:
+                facts[field] = None
+    facts["modules_count"] = len(snapshot.modules_owned)
+    facts["integrations_count"] = len(snapshot.integrations_connected)
+    end = snapshot.contract_end_date or snapshot.renewal_date
+    facts["days_to_contract_end"] = None if end is None else (end - snapshot.as_of).days
+    if facts.get("segment") is not None:
+        facts["segment"] = str(facts["segment"]).lower()
+    return facts
+
+
+def _apply_caps(
+    score: float, facts: dict[str, Any], rules: CompiledRules
+) -> tuple[float, tuple[CapApplied, ...]]:
+    applied: list[CapApplied] = []
+    for rule, multiply, max_band in rules.caps:
+        evidence = rule.test(facts)
+        if evidence is None:
+            continue
+        before = score
+        score *= multiply
+        if max_band is not None:
+            # Just below the next band up, so the rounded score and the band always agree.
+            ceiling = (rules.green if max_band is Band.AMBER else rules.amber) - 0.1
+            score = min(score, ceiling)
+        applied.append(CapApplied(rule.id, rule.description, evidence, before, score, max_band))
+    return score, tuple(applied)
+
+
+def _history(
+    snapshot: AccountSnapshot, score: float, contributions: tuple[Contribution, ...]
+) -> tuple[float | None, float | None, tuple[Mover, ...], float | None]:
+    """Previous score, delta, the signals that moved it, and the drop from the best of the last 30 days."""
+    history = snapshot.health_history
+    if not history:
+        return None, None, (), None
+    as_of = snapshot.as_of
+    earlier = [p for p in history if p.date < as_of]
+    if not earlier:
+        return None, None, (), None
+    previous = earlier[-1]
+    delta = round(score - previous.score, 1)
+    movers: tuple[Mover, ...] = ()
+    if previous.subscores:
+        moved = [
+            Mover(c.signal, previous.subscores[c.signal], c.subscore,
+                  round((c.subscore - previous.subscores[c.signal]) * c.weight, 2))
+            for c in contributions
+            if c.signal in previous.subscores
+        ]
+        moved = [m for m in moved if m.effect != 0]
+        moved.sort(key=lambda m: (-abs(m.effect), m.signal))
+        movers = tuple(moved[:_MAX_MOVERS])
+    window_start = as_of - timedelta(days=30)
+    recent = [p.score for p in earlier if p.date >= window_start]
+    drop = round(max(recent) - score, 1) if recent else None
+    return previous.score, delta, movers, drop

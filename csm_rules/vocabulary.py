@@ -1,0 +1,146 @@
+"""The closed vocabularies the rules speak: signal ids, bands, levels and categorical input values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Band(StrEnum):
+    """RED/AMBER/GREEN health band."""
+
+    GREEN = "GREEN"
+    AMBER = "AMBER"
+    RED = "RED"
+
+
+BAND_ORDER: dict[Band, int] = {Band.RED: 0, Band.AMBER: 1, Band.GREEN: 2}
+
+
+class ChurnLevel(StrEnum):
+    """Churn risk level, ordered low < medium < high < critical."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+CHURN_ORDER: tuple[ChurnLevel, ...] = (ChurnLevel.LOW, ChurnLevel.MEDIUM, ChurnLevel.HIGH, ChurnLevel.CRITICAL)
+
+
+class TriggeredBy(StrEnum):
+    """Which churn trigger families fired."""
+
+    CONTRACT_PROXIMITY = "contract_proximity"
+    BEHAVIORAL = "behavioral"
+    BOTH = "both"
+
+
+class UsageTrend(StrEnum):
+    """Direction of product usage."""
+
+    GROWING = "growing"
+    STABLE = "stable"
+    DECLINING = "declining"
+    INACTIVE = "inactive"
+
+
+class Sentiment(StrEnum):
+    """Average sentiment of support tickets."""
+
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+    CRITICAL = "critical"
+
+
+class PaymentStatus(StrEnum):
+    """Invoice payment status; ``overdue_30`` is 1-59 days late, ``overdue_60`` 60-89, then 90+."""
+
+    CURRENT = "current"
+    OVERDUE_30 = "overdue_30"
+    OVERDUE_60 = "overdue_60"
+    OVERDUE_90_PLUS = "overdue_90_plus"
+
+
+class Engagement(StrEnum):
+    """Stakeholder engagement."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class CollectionsRisk(StrEnum):
+    """Collections (finance) risk rating."""
+
+    GREEN = "GREEN"
+    AMBER = "AMBER"
+    RED = "RED"
+    CRITICAL = "CRITICAL"
+
+
+class OpportunityType(StrEnum):
+    """Kind of expansion opportunity handed to the Sales Agent."""
+
+    SEATS = "seats"
+    MODULE = "module"
+    INTEGRATION = "integration"
+
+
+class Confidence(StrEnum):
+    """Confidence in an expansion opportunity."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class QBRKind(StrEnum):
+    """Why a QBR is due."""
+
+    QUARTERLY = "quarterly"
+    CONTRACT = "contract"
+
+
+#: The health signals, in the canonical order used by contributions, missing and stale lists.
+SIGNALS: tuple[str, ...] = (
+    "feature_adoption",
+    "support",
+    "last_interaction",
+    "login_frequency",
+    "usage_trend",
+    "payment",
+    "stakeholder_engagement",
+    "satisfaction",
+    "renewal_proximity",
+    "seat_utilization",
+    "escalations",
+    "tam_health",
+)
+
+#: Which snapshot fields can feed each signal's scoring components (thresholds.yaml ``components``).
+SIGNAL_INPUTS: dict[str, tuple[str, ...]] = {
+    "feature_adoption": ("feature_adoption_rate",),
+    "support": ("open_ticket_count", "avg_ticket_sentiment"),
+    "last_interaction": ("days_since_last_interaction",),
+    "login_frequency": ("login_frequency_days",),
+    "usage_trend": ("usage_trend", "usage_trend_pct"),
+    "payment": ("invoice_payment_status", "invoice_days_overdue"),
+    "stakeholder_engagement": ("stakeholder_engagement",),
+    "satisfaction": ("nps_score", "csat"),
+    "renewal_proximity": ("days_to_renewal",),
+    "seat_utilization": ("seats_utilization_rate",),
+    "escalations": ("escalation_count_90_days", "days_since_last_escalation"),
+    "tam_health": ("tam_health_rag",),
+}
+
+#: Categorical input fields and their allowed values (used to validate ``levels:`` and conditions).
+CATEGORICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "usage_trend": tuple(UsageTrend),
+    "avg_ticket_sentiment": tuple(Sentiment),
+    "invoice_payment_status": tuple(PaymentStatus),
+    "stakeholder_engagement": tuple(Engagement),
+    "tam_health_rag": tuple(Band),
+    "collections_risk": tuple(CollectionsRisk),
+}
