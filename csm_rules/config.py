@@ -43,7 +43,11 @@ class Config:
 
     @classmethod
     def from_models(
-        cls, weights: WeightsFile, thresholds: ThresholdsFile, *, weights_path: str = "<memory>",
+        cls,
+        weights: WeightsFile,
+        thresholds: ThresholdsFile,
+        *,
+        weights_path: str = "<memory>",
         thresholds_path: str = "<memory>",
     ) -> Config:
         """Build a config from already-validated models (used by tests and weight suggestion)."""
@@ -77,7 +81,9 @@ def _load(weights_path: Path, thresholds_path: Path) -> Config:
     weights_model = _parse(weights_path, WeightsFile, problems)
     thresholds_model = _parse(thresholds_path, ThresholdsFile, problems)
     if problems or weights_model is None or thresholds_model is None:
-        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), problems=problems)
+        raise ConfigError(
+            "invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), problems=problems
+        )
     return Config.from_models(
         weights_model, thresholds_model, weights_path=str(weights_path), thresholds_path=str(thresholds_path)
     )

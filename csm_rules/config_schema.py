@@ -7,6 +7,7 @@ Every key is declared once, with its allowed values; unknown keys are errors. Th
 from __future__ import annotations
 
 import difflib
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -65,8 +66,15 @@ FACTS: dict[str, str | tuple[str, ...]] = {
 
 #: Facts the engine computes (everything else in FACTS is read from the snapshot).
 COMPUTED_FACTS: frozenset[str] = frozenset(
-    {"health_score", "health_drop_30d", "health_band", "coverage", "modules_count", "integrations_count",
-     "days_to_contract_end"}
+    {
+        "health_score",
+        "health_drop_30d",
+        "health_band",
+        "coverage",
+        "modules_count",
+        "integrations_count",
+        "days_to_contract_end",
+    }
 )
 
 _COMPARISONS = ("gt", "ge", "lt", "le")
@@ -102,16 +110,22 @@ class Condition(BaseModel):
         groups = [g for g in ("all_of", "any_of") if getattr(self, g) is not None]
         if groups:
             if self.signal is not None or ops or len(groups) > 1:
-                raise ValueError("a condition is either {all_of: [...]}, {any_of: [...]} or {signal: ..., <op>: ...}")
+                raise ValueError(
+                    "a condition is either {all_of: [...]}, {any_of: [...]} or {signal: ..., <op>: ...}"
+                )
             if not getattr(self, groups[0]):
                 raise ValueError(f"{groups[0]} needs at least one condition")
             return self
         if self.signal is None:
-            raise ValueError(f"a condition needs `signal` and one operator ({', '.join(_OPERATORS)}), or all_of/any_of")
+            raise ValueError(
+                f"a condition needs `signal` and one operator ({', '.join(_OPERATORS)}), or all_of/any_of"
+            )
         if self.signal not in FACTS:
             raise ValueError(f"unknown signal {self.signal!r}{did_you_mean(self.signal, FACTS)}")
         if len(ops) != 1:
-            raise ValueError(f"condition on {self.signal!r} needs exactly one operator of {', '.join(_OPERATORS)}")
+            raise ValueError(
+                f"condition on {self.signal!r} needs exactly one operator of {', '.join(_OPERATORS)}"
+            )
         op = ops[0]
         kind = FACTS[self.signal]
         expected = self.expected
@@ -216,11 +230,11 @@ class Component(BaseModel):
             if len(self.points) < 2:
                 raise ValueError("points needs at least two [x, score] breakpoints")
             xs = [x for x, _ in self.points]
-            if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            if any(b <= a for a, b in itertools.pairwise(xs)):
                 raise ValueError(f"points x values must be strictly increasing, got {xs}")
             ys = [y for _, y in self.points]
-            rising = all(b >= a for a, b in zip(ys, ys[1:], strict=False))
-            falling = all(b <= a for a, b in zip(ys, ys[1:], strict=False))
+            rising = all(b >= a for a, b in itertools.pairwise(ys))
+            falling = all(b <= a for a, b in itertools.pairwise(ys))
             if not (rising or falling):
                 raise ValueError(f"points scores must be monotone (all rising or all falling), got {ys}")
         return self
@@ -423,7 +437,9 @@ class ThresholdsFile(BaseModel):
                     problems.append(f"{signal}.{field}: is a number, so it needs `points`, not `levels`")
                 if categories is not None:
                     if component.levels is None:
-                        problems.append(f"{signal}.{field}: is categorical, so it needs `levels`, not `points`")
+                        problems.append(
+                            f"{signal}.{field}: is categorical, so it needs `levels`, not `points`"
+                        )
                         continue
                     unknown = [k for k in component.levels if k not in categories]
                     unscored = [c for c in categories if c not in component.levels]
@@ -456,8 +472,24 @@ KNOWN_KEYS: frozenset[str] = frozenset(
     {
         name
         for model in (
-            WeightsFile, Component, SignalCurve, Bands, Cap, MissingData, Rule, Churn, Alerts, SeatsRule,
-            ModuleOffer, IntegrationOffer, Expansion, FeatureBenchmark, Adoption, QBR, Narration, ThresholdsFile,
+            WeightsFile,
+            Component,
+            SignalCurve,
+            Bands,
+            Cap,
+            MissingData,
+            Rule,
+            Churn,
+            Alerts,
+            SeatsRule,
+            ModuleOffer,
+            IntegrationOffer,
+            Expansion,
+            FeatureBenchmark,
+            Adoption,
+            QBR,
+            Narration,
+            ThresholdsFile,
         )
         for name in model.model_fields
     }

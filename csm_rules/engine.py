@@ -58,7 +58,9 @@ def evaluate_many(snapshots: Iterable[AccountSnapshot], config: Config | None = 
     return [evaluate(snapshot, config) for snapshot in snapshots]
 
 
-def iter_evaluate(snapshots: Iterable[AccountSnapshot], config: Config | None = None) -> Iterator[AccountVerdict]:
+def iter_evaluate(
+    snapshots: Iterable[AccountSnapshot], config: Config | None = None
+) -> Iterator[AccountVerdict]:
     """Evaluate lazily, one verdict per snapshot, for streaming very large portfolios."""
     config = config if config is not None else load_config()
     for snapshot in snapshots:

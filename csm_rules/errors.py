@@ -64,6 +64,6 @@ class MissingExtraError(CsmRulesError, ImportError):
     """An optional dependency is missing; the message says which extra installs it."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is not installed: pip install \"csm-rules[{extra}]\"")
+        super().__init__(f'{package} is not installed: pip install "csm-rules[{extra}]"')
         self.package = package
         self.extra = extra

@@ -30,8 +30,8 @@ __all__ = [
     "AccountSnapshot",
     "FeatureUsage",
     "HealthPoint",
-    "Owner",
     "Override",
+    "Owner",
     "UsagePoint",
     "ValueMetric",
     "ValueMetrics",
@@ -219,7 +219,9 @@ class AccountSnapshot(BaseModel):
 
         if self.last_interaction_date is not None:
             days = (as_of - self.last_interaction_date).days
-            _pair("days_since_last_interaction", self.days_since_last_interaction, days, "last_interaction_date")
+            _pair(
+                "days_since_last_interaction", self.days_since_last_interaction, days, "last_interaction_date"
+            )
             setattr_(self, "days_since_last_interaction", days)
         if self.last_escalation_date is not None:
             days = (as_of - self.last_escalation_date).days
@@ -254,7 +256,9 @@ class AccountSnapshot(BaseModel):
             setattr_(self, "feature_adoption_rate", round(rate, 6))
         for signal, seen in self.observed_at.items():
             if signal not in SIGNALS:
-                raise _Inconsistent("observed_at", f"unknown signal {signal!r}; expected one of {list(SIGNALS)}")
+                raise _Inconsistent(
+                    "observed_at", f"unknown signal {signal!r}; expected one of {list(SIGNALS)}"
+                )
             check_past(f"observed_at.{signal}", seen)
         for point in self.health_history:
             check_past("health_history", point.date)
@@ -273,16 +277,20 @@ class AccountSnapshot(BaseModel):
         if purchased is None:
             return
         if purchased == 0:
-            raise _Inconsistent("seats_purchased", "is 0, so seats_used cannot be turned into a utilisation rate")
+            raise _Inconsistent(
+                "seats_purchased", "is 0, so seats_used cannot be turned into a utilisation rate"
+            )
         rate = round(used / purchased, 6)
         if rate > 2:
             raise _Inconsistent(
-                "seats_used", f"{used} of {purchased} seats is a utilisation of {rate:.2f}, above the maximum 2.0"
+                "seats_used",
+                f"{used} of {purchased} seats is a utilisation of {rate:.2f}, above the maximum 2.0",
             )
         given = self.seats_utilization_rate
         if given is not None and abs(given - rate) > 0.01:
             raise _Inconsistent(
-                "seats_utilization_rate", f"{given} contradicts seats_used/seats_purchased = {used}/{purchased}"
+                "seats_utilization_rate",
+                f"{given} contradicts seats_used/seats_purchased = {used}/{purchased}",
             )
         setattr_(self, "seats_utilization_rate", rate)
 

@@ -13,7 +13,7 @@ __all__ = ["PortfolioSource", "SourceProblem", "SourceResult"]
 
 
 class SourceProblem(BaseModel):
-    """One account (row, page) that could not be turned into a snapshot, and why. Nothing is dropped silently."""
+    """One account (row, page) that could not become a snapshot, and why. Nothing is dropped silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     account_id: str | None

@@ -25,7 +25,12 @@ class ChurnLevel(StrEnum):
     CRITICAL = "critical"
 
 
-CHURN_ORDER: tuple[ChurnLevel, ...] = (ChurnLevel.LOW, ChurnLevel.MEDIUM, ChurnLevel.HIGH, ChurnLevel.CRITICAL)
+CHURN_ORDER: tuple[ChurnLevel, ...] = (
+    ChurnLevel.LOW,
+    ChurnLevel.MEDIUM,
+    ChurnLevel.HIGH,
+    ChurnLevel.CRITICAL,
+)
 
 
 class TriggeredBy(StrEnum):

@@ -42,7 +42,9 @@ def adoption_scorecard(snapshot: AccountSnapshot, rules: CompiledRules) -> Adopt
             status = "below"
         rows.append(FeatureAdoption(name, bench.label, rate, bench.benchmark, ratio, status))
         if rate < config.underutilised_ratio * bench.benchmark:
-            underutilised.append(UnderutilisedFeature(name, bench.label, rate, bench.benchmark, bench.recommendation))
+            underutilised.append(
+                UnderutilisedFeature(name, bench.label, rate, bench.benchmark, bench.recommendation)
+            )
     for name, rate in rates.items():
         if name not in config.features:
             status = "unused" if rate < config.used_min_rate else "no_benchmark"

@@ -69,7 +69,9 @@ def assess_churn(
     if rules.escalation is not None:
         evidence = rules.escalation.test(facts)
         if evidence is not None:
-            triggers.append(ChurnTrigger("tam_escalation", rules.escalation.id, rules.escalation.description, evidence))
+            triggers.append(
+                ChurnTrigger("tam_escalation", rules.escalation.id, rules.escalation.description, evidence)
+            )
             raised = CHURN_ORDER[min(CHURN_ORDER.index(level) + 1, len(CHURN_ORDER) - 1)]
             escalated = raised is not level
             level = raised

@@ -104,7 +104,9 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
             (_rule(cap.id, cap.description, cap.when), cap.multiply, cap.max_band) for cap in thresholds.caps
         ),
         behavioral=tuple(_rule(r.id, r.description, r.when) for r in thresholds.churn.behavioral),
-        escalation=None if escalation is None else _rule(escalation.id, escalation.description, escalation.when),
+        escalation=None
+        if escalation is None
+        else _rule(escalation.id, escalation.description, escalation.when),
         modules=tuple(_rule(m.id, m.name, m.when) for m in thresholds.expansion.modules),
         integrations=tuple(_rule(i.id, i.name, i.when) for i in thresholds.expansion.integrations),
         snapshot_facts=tuple(sorted(facts - COMPUTED_FACTS)),

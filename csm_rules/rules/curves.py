@@ -21,9 +21,7 @@ def piecewise_linear(points: Sequence[tuple[float, float]]) -> Callable[[float],
     xs = tuple(float(x) for x, _ in points)
     ys = tuple(float(y) for _, y in points)
     first_x, last_x, first_y, last_y = xs[0], xs[-1], ys[0], ys[-1]
-    segments = tuple(
-        (xs[i], ys[i], (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])) for i in range(len(xs) - 1)
-    )
+    segments = tuple((xs[i], ys[i], (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])) for i in range(len(xs) - 1))
 
     def curve(value: float) -> float:
         if value <= first_x:

@@ -39,8 +39,13 @@ def find_expansions(
         if evidence is not None:
             found.append(
                 ExpansionOpportunity(
-                    OpportunityType.MODULE, module.id, module.name, evidence, float(module.list_price),
-                    module.confidence, {"list_price": float(module.list_price)},
+                    OpportunityType.MODULE,
+                    module.id,
+                    module.name,
+                    evidence,
+                    float(module.list_price),
+                    module.confidence,
+                    {"list_price": float(module.list_price)},
                 )
             )
     for rule, integration in zip(rules.integrations, config.integrations, strict=True):
@@ -50,15 +55,21 @@ def find_expansions(
         if evidence is not None:
             found.append(
                 ExpansionOpportunity(
-                    OpportunityType.INTEGRATION, integration.id, integration.name, evidence,
-                    float(integration.uplift_arr), integration.confidence,
+                    OpportunityType.INTEGRATION,
+                    integration.id,
+                    integration.name,
+                    evidence,
+                    float(integration.uplift_arr),
+                    integration.confidence,
                     {"uplift_arr": float(integration.uplift_arr)},
                 )
             )
     return tuple(found)
 
 
-def _seats(snapshot: AccountSnapshot, health: HealthResult, rules: CompiledRules) -> ExpansionOpportunity | None:
+def _seats(
+    snapshot: AccountSnapshot, health: HealthResult, rules: CompiledRules
+) -> ExpansionOpportunity | None:
     config = rules.source.expansion.seats
     utilization = None if "seat_utilization" in health.stale else snapshot.seats_utilization_rate
     if utilization is None or utilization < config.min_utilization:

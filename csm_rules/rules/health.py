@@ -61,7 +61,9 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     coverage = present_weight / rules.total_weight[weight_set]
     if present_weight > 0:
         contributions = tuple(
-            Contribution(signal, values, subscore, weight / present_weight, subscore * weight / present_weight)
+            Contribution(
+                signal, values, subscore, weight / present_weight, subscore * weight / present_weight
+            )
             for signal, values, subscore, weight in present
         )
         pre_cap = sum(c.points for c in contributions)
@@ -80,7 +82,9 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     min_coverage = rules.source.missing_data.min_coverage
     insufficient = coverage < min_coverage
     if insufficient:
-        notes.append(f"insufficient data: {coverage:.0%} of the signal weight is present (minimum {min_coverage:.0%})")
+        notes.append(
+            f"insufficient data: {coverage:.0%} of the signal weight is present (minimum {min_coverage:.0%})"
+        )
     override = None
     if snapshot.override is not None:
         manual = snapshot.override
@@ -167,8 +171,12 @@ def _history(
     movers: tuple[Mover, ...] = ()
     if previous.subscores:
         moved = [
-            Mover(c.signal, previous.subscores[c.signal], c.subscore,
-                  round((c.subscore - previous.subscores[c.signal]) * c.weight, 2))
+            Mover(
+                c.signal,
+                previous.subscores[c.signal],
+                c.subscore,
+                round((c.subscore - previous.subscores[c.signal]) * c.weight, 2),
+            )
             for c in contributions
             if c.signal in previous.subscores
         ]

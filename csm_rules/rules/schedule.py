@@ -47,7 +47,10 @@ def qbr_due(snapshot: AccountSnapshot, rules: CompiledRules) -> QBRDue | None:
         if 0 <= days <= config.contract_lead_days and contract_key not in completed:
             covers = (contract_key, quarterly_key) if quarterly_due else (contract_key,)
             return QBRDue(
-                QBRKind.CONTRACT, f"contract ending {end.isoformat()}", contract_key, covers,
+                QBRKind.CONTRACT,
+                f"contract ending {end.isoformat()}",
+                contract_key,
+                covers,
                 f"contract ends in {days} days (within {config.contract_lead_days})",
             )
     if quarterly_due:

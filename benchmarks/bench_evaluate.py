@@ -1,0 +1,85 @@
+"""Throughput of the single-account path and import time. Prints figures; asserts nothing.
+
+    python benchmarks/bench_evaluate.py [--accounts 20000] [--many 100000]
+
+Figures: snapshot construction + evaluate (accounts/s), evaluate alone on built snapshots,
+evaluate_many on --many accounts, and `import csm_rules` over a bare interpreter start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+
+from csm_rules.testing.portfolio_generator import generate_portfolio
+
+from csm_rules import AccountSnapshot, evaluate, evaluate_many, load_config
+
+AS_OF = date(2026, 11, 24)
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>12,.0f} accounts/s  ({seconds * 1e6 / count:6.2f} µs/account)"
+
+
+def bench_import(repeats: int = 7) -> tuple[float, float]:
+    """Median ms of `python -c 'import csm_rules'` minus a bare `python -c pass`."""
+
+    def timed(code: str) -> float:
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            runs.append(time.perf_counter() - start)
+        return statistics.median(runs) * 1000
+
+    bare = timed("pass")
+    return timed("import csm_rules") - bare, bare
+
+
+def main() -> None:
+    """Run the benchmarks and print the figures."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--many", type=int, default=100_000)
+    args = parser.parse_args()
+
+    config = load_config()
+    rows = generate_portfolio(args.accounts, seed=7, as_of=AS_OF)
+    for row in rows[:200]:  # warm-up
+        evaluate(AccountSnapshot(**row), config)
+
+    start = time.perf_counter()
+    for row in rows:
+        evaluate(AccountSnapshot(**row), config)
+    build_and_eval = time.perf_counter() - start
+
+    start = time.perf_counter()
+    snapshots = [AccountSnapshot(**row) for row in rows]
+    build = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for snapshot in snapshots:
+        evaluate(snapshot, config)
+    eval_only = time.perf_counter() - start
+
+    many = (snapshots * (args.many // len(snapshots) + 1))[: args.many]
+    start = time.perf_counter()
+    evaluate_many(many, config)
+    many_seconds = time.perf_counter() - start
+
+    import_ms, bare_ms = bench_import()
+    print(f"python {sys.version.split()[0]}, {args.accounts:,} generated accounts (seed 7), one core")
+    print(f"construction + evaluate : {_rate(args.accounts, build_and_eval)}")
+    print(f"construction only       : {_rate(args.accounts, build)}")
+    print(f"evaluate only           : {_rate(args.accounts, eval_only)}")
+    print(f"evaluate_many ({args.many:,}) : {_rate(args.many, many_seconds)}")
+    print(f"import csm_rules        : {import_ms:6.1f} ms over a bare interpreter start ({bare_ms:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
