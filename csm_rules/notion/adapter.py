@@ -1,0 +1,566 @@
+"""``NotionCSMAdapter``: read account snapshots from Notion, write health fields back, create QBR pages.
+
+Notion-Version 2025-09-03: a database holds data sources; rows are read with ``data_sources.query``.
+Every call goes through one :class:`~csm_rules.notion.throttle.RetryPolicy` and every HTTP request
+takes a token from one :class:`~csm_rules.notion.throttle.RateLimiter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import notion_client
+from notion_client.client import ClientOptions
+
+from csm_rules.errors import ConfigError, CsmRulesError, SnapshotError, SourceError
+from csm_rules.notion.mapping import TARGET_KINDS, FieldMapping, NotionMapping, load_mapping
+from csm_rules.notion.properties import (
+    Parsed,
+    Person,
+    PropertyValueError,
+    convert,
+    encode_date,
+    encode_number,
+    encode_option,
+    parse_property,
+)
+from csm_rules.notion.qbr import NotionQBRDocument, QBRPage, QBRPublisher
+from csm_rules.notion.throttle import NotionRequestError, RateLimiter, RetryPolicy
+from csm_rules.sinks import HealthUpdate
+from csm_rules.snapshot import AccountSnapshot
+from csm_rules.sources import SourceProblem, SourceResult
+
+__all__ = ["ENV_VARS", "AccountNotFoundError", "AccountsRead", "NotionCSMAdapter", "build_notion_client"]
+
+_log = logging.getLogger("csm_rules.notion")
+
+#: Environment variables read by :meth:`NotionCSMAdapter.from_env`.
+ENV_VARS: dict[str, str] = {
+    "NOTION_TOKEN": "the integration token (required)",
+    "CSM_NOTION_ACCOUNTS_DB": "id of the accounts database (required)",
+    "CSM_NOTION_QBR_DB": "id of the QBR database (needed for create_qbr)",
+    "CSM_NOTION_MAPPING": "path of a property mapping YAML (default: the one shipped)",
+    "CSM_NOTION_BASE_URL": "API root, e.g. a FakeNotionServer's base_url (default: https://api.notion.com)",
+}
+
+
+class AccountNotFoundError(CsmRulesError, LookupError):
+    """No live page in the accounts database carries this account id."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(f"no page in the Notion accounts database has account id {account_id!r}")
+        self.account_id = account_id
+
+
+@dataclass(frozen=True)
+class AccountsRead:
+    """What :meth:`NotionCSMAdapter.read_accounts` found: valid snapshots and per-account problems."""
+
+    snapshots: list[AccountSnapshot]
+    problems: list[SourceProblem]
+    pages: int = 0
+    inactive: int = 0
+
+
+@dataclass
+class _AccountPage:
+    """An account's page and the output values it currently holds (to skip unchanged writes)."""
+
+    page_id: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def build_notion_client(token: str, *, base_url: str | None = None, timeout: float = 30.0) -> Any:
+    """A ``notion_client.Client`` set up for the adapter: its own retries off (ours apply), quiet logger.
+
+    ``timeout`` is seconds per request; a timed-out read is retried by the adapter's policy.
+    """
+    options = ClientOptions(
+        auth=token,
+        timeout_ms=int(timeout * 1000),
+        retry=False,
+        # notion-client logs every failed attempt as a warning; the adapter retries and logs them itself.
+        logger=logging.getLogger("csm_rules.notion.http"),
+        log_level=logging.ERROR,
+    )
+    if base_url is not None:
+        options.base_url = base_url.rstrip("/")
+    return notion_client.Client(options=options)
+
+
+class NotionCSMAdapter:
+    """Reads accounts from, and writes results to, the host's Notion workspace.
+
+    It is a :class:`~csm_rules.sources.PortfolioSource` (``read``) and a
+    :class:`~csm_rules.sinks.HealthSink` (``write_health``). ``client`` is a notion-client 3.x
+    ``Client``; build it with :func:`build_notion_client` (or pass one with notion-client's own
+    retries on: they then run inside ours, still throttled). Not safe to share between threads.
+
+    Example::
+
+        adapter = NotionCSMAdapter.from_env()
+        read = adapter.read_accounts(date(2026, 11, 24))
+        for verdict in evaluate_many(read.snapshots, config): ...
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        mapping: NotionMapping | None = None,
+        *,
+        accounts_database_id: str,
+        qbr_database_id: str | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self._client = client
+        self.mapping = mapping if mapping is not None else load_mapping()
+        self.accounts_database_id = accounts_database_id
+        self.qbr_database_id = qbr_database_id
+        self.limiter = limiter if limiter is not None else RateLimiter()
+        self.retry = retry if retry is not None else RetryPolicy()
+        self._today = today
+        self._data_sources: dict[str, str] = {}
+        self._pages: dict[str, _AccountPage] = {}
+        self._hooked: object | None = None
+        self._owns_client = False
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> NotionCSMAdapter:
+        """Build from environment variables (see :data:`ENV_VARS`); raises ConfigError when one is missing."""
+        env = os.environ if environ is None else environ
+        missing = [name for name in ("NOTION_TOKEN", "CSM_NOTION_ACCOUNTS_DB") if not env.get(name)]
+        if missing:
+            raise ConfigError(f"Notion is not configured: set {' and '.join(missing)}")
+        mapping_path = env.get("CSM_NOTION_MAPPING")
+        client = build_notion_client(
+            env["NOTION_TOKEN"], base_url=env.get("CSM_NOTION_BASE_URL"), timeout=timeout
+        )
+        adapter = cls(
+            client,
+            load_mapping(Path(mapping_path) if mapping_path else None),
+            accounts_database_id=env["CSM_NOTION_ACCOUNTS_DB"],
+            qbr_database_id=env.get("CSM_NOTION_QBR_DB") or None,
+            limiter=limiter,
+            retry=retry,
+        )
+        adapter._owns_client = True
+        return adapter
+
+    def close(self) -> None:
+        """Close the HTTP client if this adapter built it (``from_env``)."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> NotionCSMAdapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        # Never the client: its options hold the token.
+        return (
+            f"NotionCSMAdapter(accounts_database_id={self.accounts_database_id!r}, "
+            f"qbr_database_id={self.qbr_database_id!r}, limiter={self.limiter!r})"
+        )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def read(self, as_of: date | None = None) -> SourceResult:
+        """:class:`~csm_rules.sources.PortfolioSource`: read every active account.
+
+        ``as_of=None`` means today (the ``today`` callable given to the constructor, ``date.today`` by
+        default) — the clock is read here, at the I/O boundary, never in the rules.
+        """
+        read = self.read_accounts(as_of if as_of is not None else self._today())
+        return SourceResult(snapshots=tuple(read.snapshots), problems=tuple(read.problems))
+
+    def read_accounts(self, as_of: date) -> AccountsRead:
+        """Read every active account page as an :class:`AccountSnapshot` as of ``as_of``.
+
+        A page whose values cannot be converted, or that fails snapshot validation, becomes one
+        :class:`SourceProblem` per offending property (name and value) and the rest goes on. A mapped
+        property that is missing from the database, or has another type, is reported once. Raises
+        :class:`SourceError` only when the database itself cannot be read.
+        """
+        accounts = self.mapping.accounts
+        try:
+            data_source_id = self._data_source_id(self.accounts_database_id, accounts.data_source)
+            schema = self._request(
+                "data_sources.retrieve",
+                self._client.data_sources.retrieve,
+                data_source_id=data_source_id,
+                idempotent=True,
+            ).get("properties", {})
+            problems, unusable = _schema_problems(schema, accounts.fields, data_source_id)
+            snapshots: list[AccountSnapshot] = []
+            pages = inactive = 0
+            seen: dict[str, str] = {}
+            for page in self._query(data_source_id):
+                if page.get("in_trash") or page.get("archived"):
+                    continue
+                pages += 1
+                properties: dict[str, Any] = page.get("properties", {})
+                if self._is_inactive(properties):
+                    inactive += 1
+                    continue
+                snapshot, page_problems = self._snapshot(page, as_of, unusable)
+                if snapshot is not None and snapshot.account_id in seen:
+                    first = seen[snapshot.account_id]
+                    page_problems.append(
+                        SourceProblem(
+                            account_id=snapshot.account_id,
+                            location=_where(page),
+                            field=accounts.key.property,
+                            value=snapshot.account_id,
+                            message=f"duplicate account id (first on page {first}); skipped",
+                        )
+                    )
+                    snapshot = None
+                problems.extend(page_problems)
+                if snapshot is not None:
+                    seen[snapshot.account_id] = page["id"]
+                    snapshots.append(snapshot)
+                    self._pages[snapshot.account_id] = _AccountPage(page["id"], self._outputs(properties))
+        except NotionRequestError as exc:
+            raise SourceError(f"cannot read the Notion accounts database: {exc}") from exc
+        _log.info("Notion: %d snapshots, %d problems, %d inactive", len(snapshots), len(problems), inactive)
+        return AccountsRead(snapshots=snapshots, problems=problems, pages=pages, inactive=inactive)
+
+    def _snapshot(
+        self, page: dict[str, Any], as_of: date, unusable: set[str]
+    ) -> tuple[AccountSnapshot | None, list[SourceProblem]]:
+        fields_map = self.mapping.accounts.fields
+        properties: dict[str, Any] = page.get("properties", {})
+        where = _where(page)
+        key = fields_map["account_id"]
+        try:
+            account_id = convert(_parse(properties, key.property), TARGET_KINDS["account_id"], key)
+        except PropertyValueError as exc:
+            account_id = None
+            reason = str(exc)
+        else:
+            reason = "is empty"
+        if not isinstance(account_id, str) or not account_id.strip():
+            problem = SourceProblem(
+                account_id=None,
+                location=where,
+                field=key.property,
+                message=f"{key.property} {reason}: the page has no account id; skipped",
+            )
+            return None, [problem]
+        values: dict[str, Any] = {}
+        shown: dict[str, str] = {}  # the value as Notion shows it, for problems
+        problems: list[SourceProblem] = []
+        for target, spec in fields_map.items():
+            if spec.property in unusable or spec.property not in properties:
+                continue
+            raw = properties[spec.property]
+            try:
+                parsed = parse_property(raw)
+            except PropertyValueError as exc:
+                problems.append(_problem(account_id, where, spec, target, _clip(raw), str(exc)))
+                continue
+            try:
+                value = convert(parsed, TARGET_KINDS[target], spec)
+            except PropertyValueError as exc:
+                problems.append(_problem(account_id, where, spec, target, _display(parsed), str(exc)))
+                continue
+            if value is not None and value != ():
+                values[target] = value
+                shown[target] = _display(parsed)
+        if problems:
+            return None, problems
+        try:
+            return AccountSnapshot(**_nest(values), as_of=as_of), []
+        except SnapshotError as exc:
+            for err in exc.errors:
+                bad = _target_of(str(err["field"]), fields_map)
+                prop = fields_map[bad].property if bad else str(err["field"])
+                problems.append(
+                    SourceProblem(
+                        account_id=account_id,
+                        location=where,
+                        field=prop,
+                        value=shown.get(bad) if bad else None,
+                        message=f"{prop} → {err['field']}: {err['message']}",
+                    )
+                )
+            return None, problems
+
+    def _is_inactive(self, properties: dict[str, Any]) -> bool:
+        rule = self.mapping.accounts.inactive
+        if rule is None or rule.property not in properties:
+            return False
+        try:
+            value = parse_property(properties[rule.property])
+        except PropertyValueError:
+            return False
+        if isinstance(value, bool):
+            return value
+        return isinstance(value, str) and value in rule.values
+
+    def _outputs(self, properties: dict[str, Any]) -> dict[str, Any]:
+        current: dict[str, Any] = {}
+        for name, spec in self.mapping.accounts.outputs.items():
+            try:
+                current[name] = (
+                    parse_property(properties[spec.property]) if spec.property in properties else None
+                )
+            except PropertyValueError:
+                current[name] = None  # unreadable: the next write replaces it
+        return current
+
+    # -- writing health --------------------------------------------------------------------------
+
+    def write_health(self, update: HealthUpdate) -> None:
+        """:class:`~csm_rules.sinks.HealthSink`: set the account page's health properties that changed.
+
+        The page and its current values come from the last :meth:`read_accounts`, else from a query by
+        account id. Nothing is sent when every value is already there. The score is written rounded to
+        one decimal (as it is shown). Raises :class:`NotionRequestError` or :class:`AccountNotFoundError`.
+        """
+        page = self._pages.get(update.account_id) or self._find_account(update.account_id)
+        outputs = self.mapping.accounts.outputs
+        wanted: dict[str, Parsed] = {
+            "health_score": round(update.health_score, 1),
+            "rag_status": outputs.rag_status.values.get(update.rag_status.value, update.rag_status.value),
+            "churn_risk_level": outputs.churn_risk_level.values.get(
+                update.churn_risk_level.value, update.churn_risk_level.value
+            ),
+            "scan_date": update.scan_date,
+        }
+        changed: dict[str, Any] = {}
+        for name, spec in outputs.items():
+            value = wanted[name]
+            if _same(page.outputs.get(name), value):
+                continue
+            if isinstance(value, date):
+                changed[spec.property] = encode_date(value)
+            elif isinstance(value, float):
+                changed[spec.property] = encode_number(value)
+            else:
+                changed[spec.property] = encode_option(spec.type, str(value))
+        if not changed:
+            _log.debug("Notion: health of %s unchanged; no write", update.account_id)
+            return
+        self._request(
+            "pages.update",
+            self._client.pages.update,
+            page_id=page.page_id,
+            properties=changed,
+            idempotent=True,
+        )
+        page.outputs.update(wanted)
+
+    def _find_account(self, account_id: str) -> _AccountPage:
+        key = self.mapping.accounts.key
+        data_source_id = self._data_source_id(self.accounts_database_id, self.mapping.accounts.data_source)
+        for page in self._query(data_source_id, {"property": key.property, key.type: {"equals": account_id}}):
+            if not page.get("in_trash") and not page.get("archived"):
+                found = _AccountPage(page["id"], self._outputs(page.get("properties", {})))
+                self._pages[account_id] = found
+                return found
+        raise AccountNotFoundError(account_id)
+
+    # -- QBR pages -------------------------------------------------------------------------------
+
+    def create_qbr(self, document: NotionQBRDocument) -> QBRPage:
+        """Create the QBR page for ``document`` once; return the existing page, or finish a half-written one.
+
+        Safe to call again after any failure: the page is found by its idempotency key and the blocks it
+        lacks are appended. Raises :class:`NotionRequestError` when Notion keeps failing.
+        """
+        if self.qbr_database_id is None:
+            raise ConfigError("create_qbr needs qbr_database_id (CSM_NOTION_QBR_DB)")
+        publisher = QBRPublisher(
+            self._client,
+            self._request,
+            self.mapping.qbr,
+            self._data_source_id(self.qbr_database_id, self.mapping.qbr.data_source),
+            account_page=self._account_page_id,
+            retry=self.retry,
+        )
+        return publisher.publish(document)
+
+    def _account_page_id(self, account_id: str) -> str | None:
+        try:
+            return (self._pages.get(account_id) or self._find_account(account_id)).page_id
+        except AccountNotFoundError:
+            _log.warning(
+                "QBR for %s: no account page to relate it to; created without the relation", account_id
+            )
+            return None
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _request(self, operation: str, fn: Callable[..., Any], *, idempotent: bool, **kwargs: Any) -> Any:
+        """One Notion call: throttled (see :meth:`_throttle`) and under the retry policy."""
+        hooked = self._throttle()
+        limiter = self.limiter
+
+        def attempt() -> Any:
+            if not hooked:
+                limiter.acquire()
+            return fn(**kwargs)
+
+        return self.retry.call(operation, attempt, idempotent=idempotent)
+
+    def _throttle(self) -> bool:
+        """Put the limiter on the client's httpx hooks so every request on the wire is counted.
+
+        Re-checked per call because notion-client swaps its httpx client in ``with Client():``. A client
+        without an httpx client (a host's own wrapper) is throttled per call instead.
+        """
+        http = getattr(self._client, "client", None)
+        if not isinstance(http, httpx.Client):
+            return False
+        if http is not self._hooked:
+            hooks = http.event_hooks
+            if self.limiter.on_request not in hooks["request"]:
+                http.event_hooks = {**hooks, "request": [*hooks["request"], self.limiter.on_request]}
+            self._hooked = http
+        return True
+
+    def _data_source_id(self, database_id: str, name: str | None) -> str:
+        if database_id not in self._data_sources:
+            database = self._request(
+                "databases.retrieve",
+                self._client.databases.retrieve,
+                database_id=database_id,
+                idempotent=True,
+            )
+            sources = database.get("data_sources") or []
+            chosen = [s for s in sources if name is None or s.get("name") == name]
+            if not chosen:
+                names = [s.get("name") for s in sources]
+                wanted = f"a data source named {name!r}" if name else "a data source"
+                raise SourceError(f"Notion database {database_id} has no {wanted} (it has {names})")
+            self._data_sources[database_id] = str(chosen[0]["id"])
+        return self._data_sources[database_id]
+
+    def _query(self, data_source_id: str, filter_: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"data_source_id": data_source_id, "page_size": 100}
+            if filter_ is not None:
+                kwargs["filter"] = filter_
+            if cursor:
+                kwargs["start_cursor"] = cursor
+            reply = self._request(
+                "data_sources.query", self._client.data_sources.query, idempotent=True, **kwargs
+            )
+            yield from reply.get("results", [])
+            cursor = reply.get("next_cursor")
+            if not reply.get("has_more") or not cursor:
+                return
+
+
+def _schema_problems(
+    schema: dict[str, Any], fields: dict[str, FieldMapping], data_source_id: str
+) -> tuple[list[SourceProblem], set[str]]:
+    """Mapped properties the data source lacks or types differently: reported once, then left out."""
+    problems: list[SourceProblem] = []
+    unusable: set[str] = set()
+    for target, spec in fields.items():
+        actual = schema.get(spec.property, {}).get("type")
+        if actual == spec.type:
+            continue
+        unusable.add(spec.property)
+        message = (
+            f"mapped to {target} but not in the database; left empty"
+            if actual is None
+            else f"mapped to {target} as {spec.type} but the database has it as {actual}; left empty"
+        )
+        problems.append(
+            SourceProblem(
+                account_id=None,
+                location=f"notion data source {data_source_id}",
+                field=spec.property,
+                message=message,
+            )
+        )
+    key = fields["account_id"].property
+    if key in unusable:
+        why = next(p.message for p in problems if p.field == key)
+        raise SourceError(f"Notion accounts data source {data_source_id}: {key!r} {why}")
+    return problems, unusable
+
+
+def _parse(properties: dict[str, Any], name: str) -> Parsed:
+    return parse_property(properties[name]) if name in properties else None
+
+
+def _nest(values: dict[str, Any]) -> dict[str, Any]:
+    """``{"owner.name": "Ana"}`` → ``{"owner": {"name": "Ana"}}``."""
+    nested: dict[str, Any] = {}
+    for dotted, value in values.items():
+        head, _, tail = dotted.partition(".")
+        if tail:
+            nested.setdefault(head, {})[tail] = value
+        else:
+            nested[head] = value
+    return nested
+
+
+def _target_of(field_path: str, fields: dict[str, FieldMapping]) -> str | None:
+    """The mapped snapshot field behind an error path (``owner.email``, ``modules_owned.0``)."""
+    parts = field_path.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in fields:
+            return candidate
+    return None
+
+
+def _problem(
+    account_id: str, where: str, spec: FieldMapping, target: str, shown: str, reason: str
+) -> SourceProblem:
+    return SourceProblem(
+        account_id=account_id,
+        location=where,
+        field=spec.property,
+        value=shown,
+        message=f"{spec.property} ({spec.type}) → {target}: {reason}",
+    )
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(current, int | float) and isinstance(wanted, float) and not isinstance(current, bool):
+        return abs(current - wanted) < 1e-9
+    return bool(current == wanted)
+
+
+def _where(page: dict[str, Any]) -> str:
+    return f"notion page {page.get('id')}"
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, Person):
+        return value.name or value.email or ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return ", ".join(_display(v) for v in value)
+    return str(value)
+
+
+def _clip(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,352 @@
+"""The Notion property mapping: which property feeds which snapshot field, and which receive the outputs.
+
+The mapping is YAML (the default ships as ``notion_mapping.yaml`` beside this module). It is validated
+when loaded: an unknown snapshot field gets a did-you-mean, a property type that cannot feed the field
+is rejected, and every error is a :class:`~csm_rules.errors.ConfigError` naming file, line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from csm_rules.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_MAPPING",
+    "TARGET_KINDS",
+    "AccountsMapping",
+    "FieldMapping",
+    "InactiveRule",
+    "NotionMapping",
+    "OutputMapping",
+    "OutputsMapping",
+    "PropertyRef",
+    "PropertyType",
+    "QBRMapping",
+    "TargetKind",
+    "load_mapping",
+]
+
+#: The mapping shipped with the package.
+DEFAULT_MAPPING = "notion_mapping.yaml"
+
+PropertyType = Literal[
+    "title",
+    "rich_text",
+    "number",
+    "select",
+    "status",
+    "multi_select",
+    "date",
+    "checkbox",
+    "people",
+    "email",
+    "url",
+    "phone_number",
+    "relation",
+    "formula",
+    "rollup",
+    "unique_id",
+    "created_time",
+    "last_edited_time",
+]
+
+
+class TargetKind(StrEnum):
+    """What a snapshot field needs from a Notion value."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    DATE = "date"
+    TEXT_LIST = "text_list"
+    CATEGORY = "category"  # lower-case enum (usage_trend, ...): option names are normalised to snake_case
+    RAG = "rag"  # upper-case enum the snapshot accepts in any case (tam_health_rag, collections_risk)
+
+
+#: Every snapshot field a mapping may feed, and the kind of value it needs. Dotted names are nested models.
+TARGET_KINDS: dict[str, TargetKind] = {
+    "account_id": TargetKind.TEXT,
+    "name": TargetKind.TEXT,
+    "segment": TargetKind.TEXT,
+    "notes": TargetKind.TEXT,
+    "owner.name": TargetKind.TEXT,
+    "owner.email": TargetKind.TEXT,
+    "owner.chat_handle": TargetKind.TEXT,
+    "arr": TargetKind.NUMBER,
+    "price_per_seat": TargetKind.NUMBER,
+    "feature_adoption_rate": TargetKind.NUMBER,
+    "login_frequency_days": TargetKind.NUMBER,
+    "usage_trend_pct": TargetKind.NUMBER,
+    "nps_score": TargetKind.NUMBER,
+    "csat": TargetKind.NUMBER,
+    "seats_utilization_rate": TargetKind.NUMBER,
+    "value_metrics.time_saved_hours": TargetKind.NUMBER,
+    "value_metrics.revenue_influenced": TargetKind.NUMBER,
+    "value_metrics.efficiency_gain_pct": TargetKind.NUMBER,
+    "seats_purchased": TargetKind.INTEGER,
+    "seats_used": TargetKind.INTEGER,
+    "open_ticket_count": TargetKind.INTEGER,
+    "days_since_last_interaction": TargetKind.INTEGER,
+    "invoice_days_overdue": TargetKind.INTEGER,
+    "days_to_renewal": TargetKind.INTEGER,
+    "escalation_count_90_days": TargetKind.INTEGER,
+    "days_since_last_escalation": TargetKind.INTEGER,
+    "contract_end_date": TargetKind.DATE,
+    "last_interaction_date": TargetKind.DATE,
+    "renewal_date": TargetKind.DATE,
+    "last_escalation_date": TargetKind.DATE,
+    "modules_owned": TargetKind.TEXT_LIST,
+    "integrations_connected": TargetKind.TEXT_LIST,
+    "completed_qbr_keys": TargetKind.TEXT_LIST,
+    "ticket_subjects": TargetKind.TEXT_LIST,
+    "usage_trend": TargetKind.CATEGORY,
+    "avg_ticket_sentiment": TargetKind.CATEGORY,
+    "invoice_payment_status": TargetKind.CATEGORY,
+    "stakeholder_engagement": TargetKind.CATEGORY,
+    "tam_health_rag": TargetKind.RAG,
+    "collections_risk": TargetKind.RAG,
+}
+
+# Computed types (formula, rollup) can yield anything: accepted for every kind, checked per value.
+_COMPUTED = {"formula", "rollup"}
+_ALLOWED_TYPES: dict[TargetKind, set[str]] = {
+    TargetKind.TEXT: {
+        "title",
+        "rich_text",
+        "select",
+        "status",
+        "email",
+        "url",
+        "phone_number",
+        "people",
+        "unique_id",
+    },
+    TargetKind.INTEGER: {"number"},
+    TargetKind.NUMBER: {"number"},
+    TargetKind.DATE: {"date", "created_time", "last_edited_time"},
+    TargetKind.TEXT_LIST: {"multi_select", "people", "relation", "rich_text", "title"},
+    TargetKind.CATEGORY: {"select", "status", "rich_text"},
+    TargetKind.RAG: {"select", "status", "rich_text"},
+}
+
+_MODEL = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldMapping(BaseModel):
+    """One snapshot field fed by one Notion property."""
+
+    model_config = _MODEL
+    property: str = Field(min_length=1)
+    type: PropertyType
+    part: Literal["name", "email"] = "name"
+    scale: float | None = None
+    values: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _options_fit_type(self) -> FieldMapping:
+        if self.scale is not None and self.type not in {"number", "formula", "rollup"}:
+            raise ValueError(f"scale applies to number properties, not {self.type}")
+        if self.part != "name" and self.type != "people":
+            raise ValueError(f"part applies to people properties, not {self.type}")
+        return self
+
+
+class InactiveRule(BaseModel):
+    """Which rows are inactive (skipped): a select/status option in ``values``, or a ticked checkbox."""
+
+    model_config = _MODEL
+    property: str = Field(min_length=1)
+    type: Literal["select", "status", "checkbox", "rich_text", "formula"] = "status"
+    values: tuple[str, ...] = ("Inactive",)
+
+
+class PropertyRef(BaseModel):
+    """A property the library writes, with its Notion type."""
+
+    model_config = _MODEL
+    property: str = Field(min_length=1)
+    type: PropertyType
+
+
+class OutputMapping(PropertyRef):
+    """An output property; ``values`` maps the library's value (``RED``, ``high``) to the option name."""
+
+    values: dict[str, str] = Field(default_factory=dict)
+
+
+class OutputsMapping(BaseModel):
+    """The four health properties written on the account page."""
+
+    model_config = _MODEL
+    health_score: OutputMapping
+    rag_status: OutputMapping
+    churn_risk_level: OutputMapping
+    scan_date: OutputMapping
+
+    @model_validator(mode="after")
+    def _writable_types(self) -> OutputsMapping:
+        allowed = {
+            "health_score": {"number"},
+            "rag_status": {"select", "status", "rich_text"},
+            "churn_risk_level": {"select", "status", "rich_text"},
+            "scan_date": {"date"},
+        }
+        for name, types in allowed.items():
+            ref: OutputMapping = getattr(self, name)
+            if ref.type not in types:
+                raise ValueError(
+                    f"{name}: a {ref.type} property cannot receive it; use one of {sorted(types)}"
+                )
+        return self
+
+    def items(self) -> list[tuple[str, OutputMapping]]:
+        """(output name, mapping) pairs in a fixed order."""
+        return [
+            (n, getattr(self, n)) for n in ("health_score", "rag_status", "churn_risk_level", "scan_date")
+        ]
+
+
+class AccountsMapping(BaseModel):
+    """The accounts database: the fields read, the inactive rule and the outputs written."""
+
+    model_config = _MODEL
+    data_source: str | None = None
+    inactive: InactiveRule | None = None
+    fields: dict[str, FieldMapping]
+    outputs: OutputsMapping
+
+    @model_validator(mode="after")
+    def _fields_known(self) -> AccountsMapping:
+        problems: list[str] = []
+        for target, spec in self.fields.items():
+            kind = TARGET_KINDS.get(target)
+            if kind is None:
+                close = difflib.get_close_matches(target, TARGET_KINDS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"unknown snapshot field {target!r}{hint}")
+            elif spec.type not in _ALLOWED_TYPES[kind] | _COMPUTED:
+                allowed = sorted(_ALLOWED_TYPES[kind] | _COMPUTED)
+                problems.append(f"{target}: a {spec.type} property cannot feed it; use one of {allowed}")
+        key = self.fields.get("account_id")
+        if key is None:
+            problems.append("fields must map account_id (the property that identifies an account)")
+        elif key.type not in {"title", "rich_text"}:
+            problems.append(
+                "account_id must come from a title or rich_text property (pages are looked up by it)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def key(self) -> FieldMapping:
+        """The property that holds the account id."""
+        return self.fields["account_id"]
+
+
+class QBRMapping(BaseModel):
+    """The QBR database's properties."""
+
+    model_config = _MODEL
+    data_source: str | None = None
+    title: PropertyRef
+    account: PropertyRef | None = None
+    account_id: PropertyRef | None = None
+    period: PropertyRef | None = None
+    trigger: PropertyRef | None = None
+    idempotency_key: PropertyRef
+
+    @model_validator(mode="after")
+    def _types(self) -> QBRMapping:
+        expected: dict[str, set[str]] = {
+            "title": {"title"},
+            "account": {"relation"},
+            "account_id": {"rich_text"},
+            "period": {"rich_text", "select"},
+            "trigger": {"select", "rich_text"},
+            "idempotency_key": {"rich_text"},
+        }
+        for name, types in expected.items():
+            ref: PropertyRef | None = getattr(self, name)
+            if ref is not None and ref.type not in types:
+                raise ValueError(
+                    f"qbr.{name} must be a {' or '.join(sorted(types))} property, not {ref.type}"
+                )
+        return self
+
+
+class NotionMapping(BaseModel):
+    """The whole mapping file: the accounts database and the QBR database."""
+
+    model_config = _MODEL
+    accounts: AccountsMapping
+    qbr: QBRMapping
+    source: str = Field(default="<memory>", exclude=True)
+
+
+def load_mapping(path: str | Path | None = None) -> NotionMapping:
+    """Load and validate a mapping file; ``None`` loads the default shipped with the package.
+
+    Raises :class:`~csm_rules.errors.ConfigError` naming the file, line and column of the first problem.
+    """
+    if path is None:
+        text = resources.files("csm_rules.notion").joinpath(DEFAULT_MAPPING).read_text(encoding="utf-8")
+        source = f"<package>/{DEFAULT_MAPPING}"
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read the Notion mapping: {exc.strerror}") from None
+    return parse_mapping(text, source=source)
+
+
+def parse_mapping(text: str, *, source: str = "<memory>") -> NotionMapping:
+    """Validate mapping YAML given as text (``source`` names it in errors)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:1:1: the Notion mapping must be a mapping with 'accounts' and 'qbr'")
+    try:
+        return NotionMapping.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = [p for p in err["loc"] if isinstance(p, str | int)]
+            line, column = _position(node, loc)
+            dotted = ".".join(str(p) for p in loc) or "(top level)"
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{source}:{line}:{column}: {dotted}: {message}")
+        raise ConfigError(problems[0], problems=problems) from None
+
+
+def _position(node: Any, loc: list[str | int]) -> tuple[int, int]:
+    """Line and column (1-based) of the deepest YAML node on ``loc`` — where the error points."""
+    best = node
+    for part in loc:
+        child = None
+        if isinstance(best, yaml.MappingNode):
+            child = next((v for k, v in best.value if k.value == part), None)
+            if child is None:
+                child = next((k for k, _ in best.value if k.value == part), None)
+        elif isinstance(best, yaml.SequenceNode) and isinstance(part, int) and part < len(best.value):
+            child = best.value[part]
+        if child is None:
+            break
+        best = child
+    if best is None:
+        return 1, 1
+    return best.start_mark.line + 1, best.start_mark.column + 1
