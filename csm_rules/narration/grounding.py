@@ -1,0 +1,227 @@
+"""The grounding check: a text may state only numbers, signals and bands that the verdict holds.
+
+* **Numbers.** Every number in the text (``72.5``, ``73``, ``45 days``, ``$12,000``, ``85%``, ``1,200``) must
+  equal a number of the verdict in one of the formats the templates use: as is, rounded half up to one
+  decimal or to a whole number, its absolute value, a 0..2 rate as a percentage, or a count of a list the
+  verdict holds. Numbers inside strings of the verdict (``overdue_60``, a trigger description, a QBR period
+  such as ``2026-Q4``) count too. Numbers in the account's name are ignored. Extra numbers (the QBR's value
+  metrics, from the snapshot) can be allowed explicitly.
+* **Signals.** Every health signal the text names ("logins", "invoices", "NPS"...) must have been seen:
+  a contribution, a trigger's or cap's evidence, a mover, or (for adoption and seats) the scorecard and
+  an expansion opportunity. Talking about a signal the verdict has no value for is how a model invents.
+* **Bands.** RED, AMBER and GREEN may appear only where the verdict holds that band (its band, the band the
+  rules computed under an override, a TAM rating, a cap or history).
+* **Form.** No raw field names (``login_frequency_days``), no ``None``/``null``/``nan``, no empty bullets, no
+  empty text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from csm_rules.verdict import AccountVerdict
+from csm_rules.vocabulary import SIGNAL_INPUTS, SIGNALS
+
+__all__ = ["SIGNAL_MENTIONS", "GroundingResult", "allowed_numbers", "check_grounding", "signals_in_verdict"]
+
+#: How a text names each signal (case-insensitive regular expressions).
+SIGNAL_MENTIONS: dict[str, str] = {
+    "feature_adoption": r"feature adoption|adoption rate",
+    "support": r"support tickets?|open tickets?|ticket sentiment|\btickets?\b",
+    "last_interaction": r"last (?:interaction|contact)|no contact|last spoke",
+    "login_frequency": r"\blog-?ins?\b|logging in|\blog in\b",
+    "usage_trend": (
+        r"\busage (?:is |has )?(?:declin|grow|down\b|up\b|trend|drop|fall|stable|flat)|no product usage"
+    ),
+    "payment": r"\binvoices?\b|\bpayments?\b|overdue|unpaid",
+    "stakeholder_engagement": r"stakeholder",
+    "satisfaction": r"\bnps\b|\bcsat\b|satisfaction",
+    "renewal_proximity": r"\brenew",
+    "seat_utilization": r"seat utili[sz]ation|seats? (?:in use|used)|of (?:their |its |the )?seats",
+    "escalations": r"escalat",
+    "tam_health": r"\btam\b|technical account manager",
+}
+
+_SIGNAL_PATTERNS = {signal: re.compile(pattern, re.IGNORECASE) for signal, pattern in SIGNAL_MENTIONS.items()}
+
+# A number as written in prose: 1,200 / 72.5 / 45 / -3.2 (a sign is read as words, so ignore it).
+_NUMBER = re.compile(r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\d])")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_BAND_WORD = re.compile(r"\b(red|amber|green)\b", re.IGNORECASE)
+_RAW_FIELD = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+_NONE_WORD = re.compile(r"\b(None|null|nan|NaN|undefined)\b")
+_EMPTY_BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s*$", re.MULTILINE)
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+# Identifiers and hashes: their digits are not facts a text may state.
+_SKIP_KEYS = frozenset({"account_id", "config_fingerprint", "rules_version", "idempotency_key", "covers"})
+
+# Snapshot fields that feed a signal but are not listed as its scoring inputs.
+_FIELD_SIGNALS: dict[str, str] = {
+    "seats_used": "seat_utilization",
+    "seats_purchased": "seat_utilization",
+    "renewal_date": "renewal_proximity",
+    "last_interaction_date": "last_interaction",
+    "last_escalation_date": "escalations",
+    "usage_history": "usage_trend",
+}
+
+
+@dataclass(frozen=True)
+class GroundingResult:
+    """The outcome of :func:`check_grounding`: ``ok``, or the problems found."""
+
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the text states nothing the verdict does not hold."""
+        return not self.problems
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _key(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def _half_up(value: float, places: int) -> float:
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def _variants(value: float) -> Iterable[float]:
+    for v in (value, abs(value)):
+        yield v
+        yield _half_up(v, 1)
+        yield _half_up(v, 0)
+        if v <= 2:
+            yield v * 100
+            yield _half_up(v * 100, 1)
+            yield _half_up(v * 100, 0)
+
+
+def _walk(obj: Any, numbers: list[float], strings: list[str], bands: set[str], key: str = "") -> None:
+    if key in _SKIP_KEYS:
+        return
+    if isinstance(obj, bool) or obj is None:
+        return
+    if isinstance(obj, int | float):
+        numbers.append(float(obj))
+    elif isinstance(obj, str):
+        strings.append(obj)
+        if obj.upper() in ("RED", "AMBER", "GREEN"):
+            bands.add(obj.upper())
+    elif isinstance(obj, Mapping):
+        for k, v in obj.items():
+            strings.append(str(k))
+            _walk(v, numbers, strings, bands, str(k))
+    elif isinstance(obj, list | tuple):
+        numbers.append(float(len(obj)))
+        for item in obj:
+            _walk(item, numbers, strings, bands, key)
+
+
+def _verdict_facts(verdict: AccountVerdict) -> tuple[list[float], set[str]]:
+    numbers: list[float] = []
+    strings: list[str] = []
+    bands: set[str] = set()
+    data = verdict.model_dump()
+    data.pop("account_name", None)
+    _walk(data, numbers, strings, bands)
+    numbers.extend(float(n) for s in strings for n in _DIGITS.findall(s))
+    numbers.append(sum(o.estimated_arr_impact for o in verdict.expansions))
+    return numbers, bands
+
+
+def allowed_numbers(verdict: AccountVerdict, extra: Iterable[float] = ()) -> frozenset[str]:
+    """Every number a text about ``verdict`` may state, as normalised keys (see :func:`check_grounding`)."""
+    numbers, _ = _verdict_facts(verdict)
+    return frozenset(_key(v) for n in [*numbers, *extra] for v in _variants(n))
+
+
+def signals_in_verdict(verdict: AccountVerdict) -> frozenset[str]:
+    """The signals the verdict holds a value or evidence for (the only ones a text may name)."""
+    field_signal = {f: s for s, fields in SIGNAL_INPUTS.items() for f in fields} | _FIELD_SIGNALS
+    found = {c.signal for c in verdict.health.contributions}
+    found.update(m.signal for m in verdict.health.movers)
+    evidence = [c for t in verdict.churn.triggers for c in t.evidence]
+    evidence += [c for cap in verdict.health.caps_applied for c in cap.evidence]
+    evidence += [c for o in verdict.expansions for c in o.evidence]
+    for condition in evidence:
+        name = condition.signal
+        if name in SIGNALS:
+            found.add(name)
+        elif name in field_signal:
+            found.add(field_signal[name])
+    if any(t.kind == "tam_escalation" for t in verdict.churn.triggers):  # its label names both
+        found.update(("escalations", "tam_health"))
+    if verdict.adoption.data_available:
+        found.add("feature_adoption")
+    if any(o.opportunity_type.value == "seats" for o in verdict.expansions):
+        found.add("seat_utilization")
+    return frozenset(found)
+
+
+def _strip_account_name(text: str, verdict: AccountVerdict) -> str:
+    for name in (verdict.account_name, verdict.account_id):
+        if name:
+            text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+    return text
+
+
+def form_problems(text: str) -> list[str]:
+    """Problems of form any rep-facing text must not have (raw field names, "None", empty bullets)."""
+    problems: list[str] = []
+    if not text.strip():
+        problems.append("the text is empty")
+    for match in _RAW_FIELD.finditer(text):
+        problems.append(f"raw field name {match.group(0)!r}")
+    for match in _NONE_WORD.finditer(text):
+        problems.append(f"placeholder word {match.group(0)!r}")
+    if _EMPTY_BULLET.search(text):
+        problems.append("an empty bullet")
+    return problems
+
+
+def check_grounding(
+    text: str,
+    verdict: AccountVerdict,
+    *,
+    extra_numbers: Iterable[float] = (),
+    allowed_dates: Iterable[str] = (),
+) -> GroundingResult:
+    """Check that ``text`` states only numbers, signals and bands held by ``verdict`` (see the module doc)."""
+    problems = form_problems(text)
+    body = _strip_account_name(text, verdict)
+    dates = set(allowed_dates) | {verdict.as_of.isoformat()}
+    for match in _ISO_DATE.finditer(body):
+        if match.group(0) not in dates:
+            problems.append(f"date {match.group(0)} is not in the verdict")
+    body = _ISO_DATE.sub(" ", body)
+
+    allowed = allowed_numbers(verdict, extra_numbers)
+    for match in _NUMBER.finditer(body):
+        literal = match.group(0)
+        value = float((match.group(1) + (match.group(2) or "")).replace(",", ""))
+        if _key(value) not in allowed:
+            problems.append(f"number {literal} is not in the verdict")
+
+    present = signals_in_verdict(verdict)
+    for signal, pattern in _SIGNAL_PATTERNS.items():
+        if signal not in present and pattern.search(body):
+            problems.append(
+                f"names the {signal.replace('_', ' ')} signal, which the verdict has no value for"
+            )
+
+    _, verdict_bands = _verdict_facts(verdict)
+    verdict_bands.add(verdict.health.band.value)
+    for match in _BAND_WORD.finditer(body):
+        if match.group(1).upper() not in verdict_bands:
+            problems.append(f"band {match.group(1).upper()} is not the verdict's")
+    return GroundingResult(tuple(dict.fromkeys(problems)))
