@@ -126,13 +126,15 @@ def _parse(path: Path, model: type[_M], problems: list[str]) -> _M | None:
 def _position(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, int]:
     """Line and column (1-based) of the deepest YAML node that ``loc`` reaches."""
     best = node
-    for part in loc:
+    last = len(loc) - 1
+    for depth, part in enumerate(loc):
         child: yaml.Node | None = None
         if isinstance(best, yaml.MappingNode):
             for key_node, value_node in best.value:
                 if key_node.value == str(part) or (part == "in_" and key_node.value == "in"):
-                    # For an unknown key, point at the key itself rather than its value.
-                    child = value_node if part != loc[-1] else key_node
+                    # At the end of the path point at the key itself (an unknown key has no useful value).
+                    # Compare positions, not names: `usage_trend.components.usage_trend` repeats a name.
+                    child = value_node if depth != last else key_node
                     break
         elif isinstance(best, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(best.value):
             child = best.value[part]

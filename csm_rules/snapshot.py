@@ -207,6 +207,8 @@ class AccountSnapshot(BaseModel):
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> AccountSnapshot:
+        # Idempotent by design: pydantic re-runs after-validators when a snapshot is embedded in
+        # another model, so every derivation only fills a missing value or checks a given one.
         as_of = self.as_of
         setattr_ = object.__setattr__  # the model is frozen; derivation happens once, here
 
@@ -287,12 +289,13 @@ class AccountSnapshot(BaseModel):
                 f"{used} of {purchased} seats is a utilisation of {rate:.2f}, above the maximum 2.0",
             )
         given = self.seats_utilization_rate
-        if given is not None and abs(given - rate) > 0.01:
+        if given is None:
+            setattr_(self, "seats_utilization_rate", rate)
+        elif abs(given - rate) > 0.01:
             raise _Inconsistent(
                 "seats_utilization_rate",
                 f"{given} contradicts seats_used/seats_purchased = {used}/{purchased}",
             )
-        setattr_(self, "seats_utilization_rate", rate)
 
 
 def _pair(field: str, given: int | None, derived: int, source: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date
 from enum import Enum
 from typing import Any, NamedTuple
@@ -228,21 +229,48 @@ class AccountVerdict(NamedTuple):
 
 def to_jsonable(obj: Any) -> Any:
     """Convert verdict records (and the pydantic models they hold) to JSON-compatible data."""
-    if isinstance(obj, tuple):
-        fields = getattr(obj, "_fields", None)
-        if fields is not None:
-            return {name: to_jsonable(value) for name, value in zip(fields, obj, strict=True)}
-        return [to_jsonable(item) for item in obj]
-    if isinstance(obj, Enum):
-        return obj.value
-    if obj is None or isinstance(obj, str | int | float | bool):
+    kind = type(obj)
+    if kind in _SCALARS:
         return obj
-    if isinstance(obj, dict):
-        return {str(key): to_jsonable(value) for key, value in obj.items()}
-    if isinstance(obj, list):
-        return [to_jsonable(item) for item in obj]
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    raise TypeError(f"cannot serialise {type(obj).__name__} in a verdict")
+    convert = _CONVERTERS.get(kind)
+    if convert is None:
+        convert = _converter_for(kind)
+        _CONVERTERS[kind] = convert
+    return convert(obj)
+
+
+_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
+def _record(obj: Any) -> dict[str, Any]:
+    return {name: to_jsonable(value) for name, value in zip(obj._fields, obj, strict=True)}
+
+
+def _sequence(obj: Any) -> list[Any]:
+    return [to_jsonable(item) for item in obj]
+
+
+def _mapping(obj: Any) -> dict[str, Any]:
+    return {str(key): to_jsonable(value) for key, value in obj.items()}
+
+
+def _converter_for(kind: type) -> Callable[[Any], Any]:
+    """How to convert values of one type (looked up once per type, then cached)."""
+    if issubclass(kind, tuple) and hasattr(kind, "_fields"):
+        return _record
+    if issubclass(kind, Enum):
+        return lambda obj: obj.value
+    if issubclass(kind, str | int | float | bool):
+        return lambda obj: obj
+    if issubclass(kind, tuple | list):
+        return _sequence
+    if issubclass(kind, dict):
+        return _mapping
+    if issubclass(kind, date):
+        return lambda obj: obj.isoformat()
+    if issubclass(kind, BaseModel):
+        return lambda obj: obj.model_dump(mode="json")
+    raise TypeError(f"cannot serialise {kind.__name__} in a verdict")
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}

@@ -23,31 +23,30 @@ def adoption_scorecard(snapshot: AccountSnapshot, rules: CompiledRules) -> Adopt
     config = rules.source.adoption
     if snapshot.features is None:
         return AdoptionScorecard(False, snapshot.feature_adoption_rate, (), (), ())
+    used_min, near_ratio, low_ratio = config.used_min_rate, config.near_ratio, config.underutilised_ratio
     rates = {feature.name: feature.adoption_rate for feature in snapshot.features}
     rows: list[FeatureAdoption] = []
     underutilised: list[UnderutilisedFeature] = []
-    for name, bench in config.features.items():
+    for name, label, benchmark, recommendation in rules.adoption_catalog:
         rate = rates.get(name)
         if rate is None:
-            rows.append(FeatureAdoption(name, bench.label, None, bench.benchmark, None, "not_reported"))
+            rows.append(FeatureAdoption(name, label, None, benchmark, None, "not_reported"))
             continue
-        ratio = round(rate / bench.benchmark, 4) if bench.benchmark > 0 else None
-        if rate < config.used_min_rate:
+        ratio = round(rate / benchmark, 4) if benchmark > 0 else None
+        if rate < used_min:
             status = "unused"
-        elif rate >= bench.benchmark:
+        elif rate >= benchmark:
             status = "above"
-        elif rate >= config.near_ratio * bench.benchmark:
+        elif rate >= near_ratio * benchmark:
             status = "near"
         else:
             status = "below"
-        rows.append(FeatureAdoption(name, bench.label, rate, bench.benchmark, ratio, status))
-        if rate < config.underutilised_ratio * bench.benchmark:
-            underutilised.append(
-                UnderutilisedFeature(name, bench.label, rate, bench.benchmark, bench.recommendation)
-            )
+        rows.append(FeatureAdoption(name, label, rate, benchmark, ratio, status))
+        if rate < low_ratio * benchmark:
+            underutilised.append(UnderutilisedFeature(name, label, rate, benchmark, recommendation))
     for name, rate in rates.items():
         if name not in config.features:
-            status = "unused" if rate < config.used_min_rate else "no_benchmark"
+            status = "unused" if rate < used_min else "no_benchmark"
             rows.append(FeatureAdoption(name, name.replace("_", " ").capitalize(), rate, None, None, status))
-    used = tuple(name for name, rate in rates.items() if rate >= config.used_min_rate)
+    used = tuple(name for name, rate in rates.items() if rate >= used_min)
     return AdoptionScorecard(True, snapshot.feature_adoption_rate, used, tuple(rows), tuple(underutilised))

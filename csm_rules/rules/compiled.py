@@ -19,6 +19,8 @@ class CompiledSignal:
     signal: str
     max_age_days: int | None
     components: tuple[tuple[str, Curve, float], ...]
+    single: tuple[str, Curve] | None
+    """(field, curve) when the signal has exactly one component — the fast path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,10 @@ class CompiledRules:
     """Snapshot fields that some condition reads (computed facts are added by the engine)."""
     stale_fields: dict[str, tuple[str, ...]]
     """Per signal, the snapshot fields hidden from conditions when the signal is stale."""
+    max_age_days: dict[str, int]
+    """Signals that can go stale, and after how many days."""
+    adoption_catalog: tuple[tuple[str, str, float, str], ...]
+    """(feature, label, benchmark, recommendation) per catalog feature, in config order."""
 
     def band_for(self, score: float) -> Band:
         """The band of a (rounded) score: lower edges inclusive."""
@@ -67,17 +73,15 @@ def _rule(rule_id: str, description: str, condition: Condition) -> CompiledRule:
 
 def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint: str) -> CompiledRules:
     """Compile validated config models into :class:`CompiledRules`."""
-    signals = tuple(
-        CompiledSignal(
-            signal,
-            thresholds.signals[signal].max_age_days,
-            tuple(
-                (field, compile_component(component), component.weight)
-                for field, component in thresholds.signals[signal].components.items()
-            ),
+    signals = []
+    for signal in SIGNALS:
+        curve = thresholds.signals[signal]
+        components = tuple(
+            (field, compile_component(component), component.weight)
+            for field, component in curve.components.items()
         )
-        for signal in SIGNALS
-    )
+        single = (components[0][0], components[0][1]) if len(components) == 1 else None
+        signals.append(CompiledSignal(signal, curve.max_age_days, components, single))
     default = tuple(weights.weights[s] for s in SIGNALS)
     segments = {name: tuple(ws[s] for s in SIGNALS) for name, ws in weights.segments.items()}
     totals = {"default": sum(default), **{name: sum(ws) for name, ws in segments.items()}}
@@ -94,7 +98,7 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
     return CompiledRules(
         source=thresholds,
         fingerprint=fingerprint,
-        signals=signals,
+        signals=tuple(signals),
         default_weights=default,
         segment_weights=segments,
         total_weight=totals,
@@ -111,4 +115,9 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
         integrations=tuple(_rule(i.id, i.name, i.when) for i in thresholds.expansion.integrations),
         snapshot_facts=tuple(sorted(facts - COMPUTED_FACTS)),
         stale_fields={s: SIGNAL_INPUTS[s] for s in SIGNALS},
+        max_age_days={s.signal: s.max_age_days for s in signals if s.max_age_days is not None},
+        adoption_catalog=tuple(
+            (name, bench.label, bench.benchmark, bench.recommendation)
+            for name, bench in thresholds.adoption.features.items()
+        ),
     )

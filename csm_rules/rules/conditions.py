@@ -7,6 +7,7 @@ hold. A leaf on a missing value never matches.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -74,13 +75,22 @@ def _leaf(condition: Condition) -> CompiledCondition:
     return leaf
 
 
-_TESTS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda value, target: bool(value == target),
-    "ne": lambda value, target: bool(value != target),
-    "in": lambda value, target: value in target,
-    "not_in": lambda value, target: value not in target,
-    "gt": lambda value, target: bool(value > target),
-    "ge": lambda value, target: bool(value >= target),
-    "lt": lambda value, target: bool(value < target),
-    "le": lambda value, target: bool(value <= target),
+def _is_in(value: Any, target: Any) -> bool:
+    return value in target
+
+
+def _not_in(value: Any, target: Any) -> bool:
+    return value not in target
+
+
+# The operator module's C functions: conditions run for every account on every scan.
+_TESTS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "in": _is_in,
+    "not_in": _not_in,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
 }

@@ -37,12 +37,27 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     present: list[tuple[str, dict[str, Any], float, float]] = []
     missing: list[str] = []
     stale: list[str] = []
+    too_old: set[str] = set()
+    if observed:
+        today = as_of.toordinal()
+        max_ages = rules.max_age_days
+        too_old = {
+            signal
+            for signal, seen in observed.items()
+            if signal in max_ages and today - seen.toordinal() > max_ages[signal]
+        }
     for spec, weight in zip(rules.signals, weights, strict=True):
-        if observed and spec.max_age_days is not None:
-            seen = observed.get(spec.signal)
-            if seen is not None and (as_of - seen).days > spec.max_age_days:
-                stale.append(spec.signal)
-                continue
+        if too_old and spec.signal in too_old:
+            stale.append(spec.signal)
+            continue
+        if spec.single is not None:  # one component: the common case, without the averaging loop
+            field, curve = spec.single
+            value = fields[field]
+            if value is None:
+                missing.append(spec.signal)
+            else:
+                present.append((spec.signal, {field: value}, curve(value), weight))
+            continue
         total = 0.0
         parts = 0.0
         values: dict[str, Any] = {}
@@ -57,16 +72,18 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
         else:
             present.append((spec.signal, values, total / parts, weight))
 
-    present_weight = sum(item[3] for item in present)
+    present_weight = sum([item[3] for item in present])
     coverage = present_weight / rules.total_weight[weight_set]
     if present_weight > 0:
         contributions = tuple(
-            Contribution(
-                signal, values, subscore, weight / present_weight, subscore * weight / present_weight
-            )
-            for signal, values, subscore, weight in present
+            [
+                Contribution(
+                    signal, values, subscore, weight / present_weight, subscore * weight / present_weight
+                )
+                for signal, values, subscore, weight in present
+            ]
         )
-        pre_cap = sum(c.points for c in contributions)
+        pre_cap = sum([c.points for c in contributions])
     else:
         contributions = ()
         pre_cap = rules.source.missing_data.no_data_score
@@ -101,21 +118,21 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     facts["health_band"] = band
     facts["health_drop_30d"] = drop_30d
     health = HealthResult(
-        score=score,
-        band=band,
-        pre_cap_score=pre_cap,
-        contributions=contributions,
-        coverage=coverage,
-        missing=tuple(missing),
-        stale=tuple(stale),
-        insufficient_data=insufficient,
-        caps_applied=caps_applied,
-        override=override,
-        previous_score=previous_score,
-        delta=delta,
-        movers=movers,
-        weight_set=weight_set,
-        notes=tuple(notes),
+        score,
+        band,
+        pre_cap,
+        contributions,
+        coverage,
+        tuple(missing),
+        tuple(stale),
+        insufficient,
+        caps_applied,
+        override,
+        previous_score,
+        delta,
+        movers,
+        weight_set,
+        tuple(notes),
     )
     return health, facts
 
