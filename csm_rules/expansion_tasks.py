@@ -1,0 +1,192 @@
+"""The expansion hand-off to the Sales Agent: a ``dispatch_expansion_opportunity`` task per opportunity.
+
+:func:`build_expansion_task` turns one of a verdict's expansion opportunities and the narrator's talk
+track into an :class:`ExpansionTask`; ``task.to_task()`` is the dict the host's dispatcher takes. The
+idempotency key names the account, the opportunity and the fiscal quarter of ``verdict.as_of``, so the
+same opportunity is handed over at most once a quarter however often the scan runs. A dispatcher
+(:class:`ExpansionDispatcher`; :class:`JsonlDispatcher` by default) never dispatches a key twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from datetime import date
+from os import PathLike
+from pathlib import Path
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from csm_rules.config import Config, load_config
+from csm_rules.narration.narrative import Narrative
+from csm_rules.rules.schedule import fiscal_quarter
+from csm_rules.verdict import AccountVerdict, ExpansionOpportunity, to_jsonable
+from csm_rules.vocabulary import Confidence, OpportunityType
+
+__all__ = [
+    "DEFAULT_TASK_TYPE",
+    "DispatchOutcome",
+    "ExpansionDispatcher",
+    "ExpansionTask",
+    "JsonlDispatcher",
+    "build_expansion_task",
+    "expansion_task_json_schema",
+]
+
+_log = logging.getLogger("csm_rules.expansion_tasks")
+
+#: The task type the Sales Agent handles, after the host's ``dispatch_*`` convention.
+DEFAULT_TASK_TYPE = "dispatch_expansion_opportunity"
+
+DispatchOutcome = Literal["dispatched", "duplicate"]
+
+
+class ExpansionTask(BaseModel):
+    """One expansion opportunity handed to the Sales Agent; ``to_task()`` gives the dispatch dict."""
+
+    # Every key is always present in to_task(), so the exported schema marks them all required.
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
+
+    type: Annotated[str, Field(pattern=r"^dispatch_[a-z0-9_]+$")] = DEFAULT_TASK_TYPE
+    account_id: str
+    account_name: str | None = None
+    owner_email: str | None = None
+    opportunity_type: OpportunityType
+    opportunity_key: str
+    """``seats``, or the module / integration id from the catalog in thresholds.yaml."""
+    title: str
+    evidence: list[dict[str, Any]]
+    """The matched conditions that raised the opportunity: ``{signal, op, expected, value}`` each."""
+    details: dict[str, Any] = Field(default_factory=dict)
+    estimated_arr_impact: float
+    confidence: Confidence
+    recommended_talk_track: str
+    talk_track_narrator: str | None = None
+    period: str
+    """The fiscal quarter the hand-off belongs to, e.g. ``2026-Q4``."""
+    idempotency_key: str
+    as_of: date
+    config_fingerprint: str
+
+    def to_task(self) -> dict[str, Any]:
+        """The task as JSON-compatible data for the host's dispatcher."""
+        return self.model_dump(mode="json")
+
+
+def build_expansion_task(
+    verdict: AccountVerdict,
+    opportunity: ExpansionOpportunity,
+    talk_track: Narrative | str,
+    *,
+    task_type: str = DEFAULT_TASK_TYPE,
+    config: Config | None = None,
+) -> ExpansionTask:
+    """The Sales Agent task for one of ``verdict``'s expansion opportunities.
+
+    ``talk_track`` is the narrator's talk track for this opportunity (a :class:`Narrative`, or plain text).
+    ``config`` supplies the fiscal year start month (default: the packaged config). The idempotency key is
+    ``expansion:{account_id}:{opportunity_type}:{key}:{fiscal period}``.
+
+    Example::
+
+        task = build_expansion_task(verdict, verdict.expansions[0], narrator.talk_track(verdict, opp))
+        task.to_task()["idempotency_key"]  # 'expansion:acc-1:seats:seats:2026-Q4'
+    """
+    if opportunity not in verdict.expansions:
+        raise ValueError(
+            f"opportunity {opportunity.opportunity_type.value}:{opportunity.key} is not one of "
+            f"{verdict.account_id}'s verdict expansions"
+        )
+    if isinstance(talk_track, Narrative):
+        if talk_track.verdict_fingerprint != verdict.fingerprint:
+            raise ValueError(f"the talk track was written for another verdict than {verdict.account_id}'s")
+        text, narrator = talk_track.text, talk_track.narrator
+    else:
+        text, narrator = talk_track, None
+    start_month = (config if config is not None else load_config()).thresholds.qbr.fiscal_year_start_month
+    year, quarter = fiscal_quarter(verdict.as_of, start_month)
+    period = f"{year}-Q{quarter}"
+    kind = opportunity.opportunity_type.value
+    owner = verdict.owner
+    return ExpansionTask(
+        type=task_type,
+        account_id=verdict.account_id,
+        account_name=verdict.account_name,
+        owner_email=owner.email if owner is not None else None,
+        opportunity_type=opportunity.opportunity_type,
+        opportunity_key=opportunity.key,
+        title=opportunity.title,
+        evidence=[to_jsonable(condition) for condition in opportunity.evidence],
+        details=to_jsonable(opportunity.details),
+        estimated_arr_impact=opportunity.estimated_arr_impact,
+        confidence=opportunity.confidence,
+        recommended_talk_track=text,
+        talk_track_narrator=narrator,
+        period=period,
+        idempotency_key=f"expansion:{verdict.account_id}:{kind}:{opportunity.key}:{period}",
+        as_of=verdict.as_of,
+        config_fingerprint=verdict.config_fingerprint,
+    )
+
+
+def expansion_task_json_schema() -> dict[str, Any]:
+    """JSON Schema of the dict :meth:`ExpansionTask.to_task` produces (for the Sales Agent's side)."""
+    return ExpansionTask.model_json_schema(mode="serialization")
+
+
+@runtime_checkable
+class ExpansionDispatcher(Protocol):
+    """Hands expansion tasks to the Sales Agent, at most once per idempotency key."""
+
+    def dispatch(self, task: ExpansionTask) -> DispatchOutcome:
+        """Dispatch the task, or return ``duplicate`` if its idempotency key was dispatched before."""
+        ...
+
+
+class JsonlDispatcher:
+    """An :class:`ExpansionDispatcher` appending tasks to a JSON-lines file (the local default).
+
+    On start it reads the idempotency keys already in its file, so a restarted scan never dispatches a
+    key twice. Unreadable lines (a crash mid-write) are skipped with a warning.
+    """
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._keys: set[str] = set()
+        if self.path.exists():
+            with self.path.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        key = json.loads(line)["idempotency_key"]
+                    except (ValueError, KeyError, TypeError):
+                        _log.warning("%s:%d: skipping unreadable task line", self.path, number)
+                        continue
+                    self._keys.add(str(key))
+
+    def __repr__(self) -> str:
+        return f"JsonlDispatcher({str(self.path)!r})"
+
+    def dispatch(self, task: ExpansionTask) -> DispatchOutcome:
+        """Append the task unless its idempotency key is already in the file."""
+        line = json.dumps(task.to_task(), ensure_ascii=False, sort_keys=True) + "\n"
+        with self._lock:
+            if task.idempotency_key in self._keys:
+                return "duplicate"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._keys.add(task.idempotency_key)
+        return "dispatched"
+
+    def dispatched_keys(self) -> frozenset[str]:
+        """Every idempotency key dispatched through this file."""
+        with self._lock:
+            return frozenset(self._keys)

@@ -1,0 +1,211 @@
+"""The embedded default outputs: files under one directory, no credentials needed.
+
+``LocalSinks(directory)`` is a :class:`~csm_rules.sinks.Sinks` whose channels write::
+
+    directory/
+      health_updates.jsonl     one HealthUpdate per line            (the "notion" channel)
+      events.jsonl             {"stream": ..., "data": ...} per line (the "event_bus" channel)
+      drafts/*.eml             RFC 5322 drafts, text + HTML, header X-CSM-Draft: true
+      chat.jsonl               one ChatMessage per line
+      alert_log.jsonl          the cooldown log            (LocalSinks.alert_log())
+      expansion_tasks.jsonl    Sales Agent hand-offs       (LocalSinks.expansion_dispatcher())
+      qbr/*.md                 QBR documents as Markdown   (LocalSinks.write_qbr())
+
+Each JSONL record is one line written with a single ``write`` on a file opened for appending, then
+flushed, so concurrent writers never interleave inside a line and a crash loses at most the last line.
+Draft and QBR files are written to a temporary name and renamed into place (never half-written).
+Drafts are files to review: nothing here can send mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from csm_rules.cooldown import ALERT_LOG_FILENAME, JsonlAlertLog
+from csm_rules.expansion_tasks import JsonlDispatcher
+from csm_rules.qbr import QBRDocument
+from csm_rules.sinks import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
+
+__all__ = [
+    "DEFAULT_FROM_ADDRESS",
+    "EmlDraftSink",
+    "JsonlChatSink",
+    "JsonlEventSink",
+    "JsonlHealthSink",
+    "LocalSinks",
+    "draft_to_email",
+]
+
+#: The From of local drafts (a draft's real sender is whoever reviews and sends it from their mailbox).
+DEFAULT_FROM_ADDRESS = "csm-agent@localhost"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_name(text: str) -> str:
+    """A file-name-safe rendering of ``text`` (ids may contain slashes, colons, spaces)."""
+    return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
+class _JsonlFile:
+    """Appends one JSON record per line: a single write, flushed, under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class JsonlHealthSink:
+    """A :class:`~csm_rules.sinks.HealthSink` appending each update as a JSON line."""
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self._file = _JsonlFile(Path(path))
+        self.path = self._file.path
+
+    def __repr__(self) -> str:
+        return f"JsonlHealthSink({str(self.path)!r})"
+
+    def write_health(self, update: HealthUpdate) -> None:
+        """Append the update as one JSON line."""
+        self._file.append(update.model_dump(mode="json"))
+
+
+class JsonlEventSink:
+    """An :class:`~csm_rules.sinks.EventSink` appending ``{"stream", "data"}`` JSON lines."""
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self._file = _JsonlFile(Path(path))
+        self.path = self._file.path
+
+    def __repr__(self) -> str:
+        return f"JsonlEventSink({str(self.path)!r})"
+
+    def publish(self, event: PublishedEvent) -> None:
+        """Append the event as one JSON line."""
+        self._file.append(event.model_dump(mode="json"))
+
+
+class JsonlChatSink:
+    """A :class:`~csm_rules.sinks.ChatSink` appending each message as a JSON line."""
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self._file = _JsonlFile(Path(path))
+        self.path = self._file.path
+
+    def __repr__(self) -> str:
+        return f"JsonlChatSink({str(self.path)!r})"
+
+    def post(self, message: ChatMessage) -> None:
+        """Append the message as one JSON line."""
+        self._file.append(message.model_dump(mode="json"))
+
+
+def draft_to_email(draft: DraftEmail, *, from_address: str = DEFAULT_FROM_ADDRESS) -> EmailMessage:
+    """The draft as an RFC 5322 message: multipart/alternative (text, HTML) with ``X-CSM-Draft: true``."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = from_address
+    message["To"] = ", ".join(draft.to)
+    message["Subject"] = draft.subject
+    message["X-CSM-Draft"] = "true"
+    message["X-CSM-Account-Id"] = draft.account_id
+    message["X-CSM-Thread-Key"] = draft.thread_key
+    message.set_content(draft.text_body)
+    message.add_alternative(draft.html_body, subtype="html")
+    # A boundary derived from the content (not random) makes the same draft the same bytes.
+    digest = hashlib.sha256(draft.model_dump_json().encode()).hexdigest()[:24]
+    message.set_boundary(f"==csm-draft-{digest}==")
+    return message
+
+
+class EmlDraftSink:
+    """A :class:`~csm_rules.sinks.DraftSink` writing each draft to ``directory/{account}_{digest}.eml``.
+
+    The name is deterministic: the same draft lands in the same file (a re-run rewrites it, never
+    duplicates it); a changed draft gets a new file.
+    """
+
+    def __init__(self, directory: str | PathLike[str], *, from_address: str = DEFAULT_FROM_ADDRESS) -> None:
+        self.directory = Path(directory)
+        self.from_address = from_address
+
+    def __repr__(self) -> str:
+        return f"EmlDraftSink({str(self.directory)!r})"
+
+    def path_for(self, draft: DraftEmail) -> Path:
+        """Where ``draft`` is (or would be) written."""
+        digest = hashlib.sha256(draft.model_dump_json().encode()).hexdigest()[:12]
+        return self.directory / f"{_safe_name(draft.account_id)}_{digest}.eml"
+
+    def create_draft(self, draft: DraftEmail) -> None:
+        """Write the draft as an ``.eml`` file (atomically)."""
+        message = draft_to_email(draft, from_address=self.from_address)
+        _write_atomically(self.path_for(draft), message.as_bytes())
+
+
+@dataclass(frozen=True, kw_only=True, init=False)
+class LocalSinks(Sinks):
+    """:class:`~csm_rules.sinks.Sinks` writing under ``directory`` (see the module docstring for the layout).
+
+    Example::
+
+        sinks = LocalSinks("csm-out")
+        report = deliver(alert, sinks)
+        gate = AlertGate.from_config(config, sinks.alert_log())
+    """
+
+    directory: Path
+
+    def __init__(self, directory: str | PathLike[str], *, from_address: str = DEFAULT_FROM_ADDRESS) -> None:
+        root = Path(directory)
+        object.__setattr__(self, "directory", root)
+        object.__setattr__(self, "health", JsonlHealthSink(root / "health_updates.jsonl"))
+        object.__setattr__(self, "events", JsonlEventSink(root / "events.jsonl"))
+        object.__setattr__(self, "drafts", EmlDraftSink(root / "drafts", from_address=from_address))
+        object.__setattr__(self, "chat", JsonlChatSink(root / "chat.jsonl"))
+
+    def alert_log(self) -> JsonlAlertLog:
+        """The cooldown log kept in this directory (``alert_log.jsonl``)."""
+        return JsonlAlertLog(self.directory / ALERT_LOG_FILENAME)
+
+    def expansion_dispatcher(self) -> JsonlDispatcher:
+        """The Sales Agent hand-off file in this directory (``expansion_tasks.jsonl``)."""
+        return JsonlDispatcher(self.directory / "expansion_tasks.jsonl")
+
+    def write_qbr(self, document: QBRDocument) -> Path:
+        """Write the QBR as Markdown to ``qbr/{idempotency key}.md`` (rewritten, never duplicated)."""
+        path = self.directory / "qbr" / f"{_safe_name(document.idempotency_key)}.md"
+        _write_atomically(path, document.to_markdown().encode("utf-8"))
+        return path
