@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/csm-rules score
+	$(BIN)/csm-rules scan
 
 lint: setup
 	$(BIN)/ruff check .

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from csm_rules.cli import schema_cmd, score_cmd, validate_cmd
+from csm_rules.cli import scan_cmd, schedule_cmd, schema_cmd, score_cmd, validate_cmd
 from csm_rules.errors import CsmRulesError
 
-COMMANDS: tuple[ModuleType, ...] = (validate_cmd, schema_cmd, score_cmd)
+COMMANDS: tuple[ModuleType, ...] = (scan_cmd, schedule_cmd, score_cmd, validate_cmd, schema_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,228 @@
+"""``csm-rules scan``: the main job on a portfolio file (default: the bundled sample) or on Notion.
+
+With no arguments it scans the bundled sample into ./csm-out with local sinks and the template
+narrator — no credentials needed. With NOTION_TOKEN and CSM_NOTION_ACCOUNTS_DB set (environment or
+``--notion-config FILE``) it reads accounts from Notion and writes health fields and QBR pages there;
+with ANTHROPIC_API_KEY set it narrates with Claude (falling back to the templates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from csm_rules.cli.common import add_config_options, load_config_from_args
+from csm_rules.cli.output import add_format_option, print_json, render_table
+from csm_rules.config import Config
+from csm_rules.errors import ConfigError, SourceError
+from csm_rules.local_sinks import LocalSinks
+from csm_rules.narration import Narrator, TemplateNarrator
+from csm_rules.portfolio_files import FileSource, sample_portfolio_path
+from csm_rules.scan import STEPS, ScanReport, default_paths, scan
+from csm_rules.scan_state import CompletedQBRStore, QBRWriter
+from csm_rules.sinks import Sinks
+from csm_rules.sources import PortfolioSource
+
+NAME = "scan"
+HELP = "Run the main job: score, alert, hand off expansions, write due QBRs (default: bundled sample)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the command's options."""
+    parser.add_argument("portfolio", nargs="?", help="portfolio file (default: the bundled sample)")
+    parser.add_argument(
+        "--output", "-o", default="csm-out", help="output folder for local sinks (default: csm-out)"
+    )
+    parser.add_argument("--as-of", type=date.fromisoformat, help="scan date (default: today)")
+    parser.add_argument("--dry-run", action="store_true", help="evaluate and decide, write nothing")
+    parser.add_argument("--notion-config", help="YAML file with NOTION_TOKEN / CSM_NOTION_* settings")
+    parser.add_argument("--steps", help="comma-separated subset of health,alerts,expansions,qbrs")
+    add_config_options(parser)
+    add_format_option(parser)
+
+
+def notion_settings(path: str | None) -> dict[str, str] | None:
+    """Notion settings from ``--notion-config`` over the environment; None when Notion is not configured."""
+    settings = {k: v for k, v in os.environ.items() if k == "NOTION_TOKEN" or k.startswith("CSM_NOTION_")}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read the Notion config: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of NOTION_TOKEN / CSM_NOTION_* keys")
+        settings.update({str(k): str(v) for k, v in loaded.items()})
+    if settings.get("NOTION_TOKEN") and settings.get("CSM_NOTION_ACCOUNTS_DB"):
+        return settings
+    if path is not None:
+        raise ConfigError(f"{path}: NOTION_TOKEN and CSM_NOTION_ACCOUNTS_DB are both needed")
+    return None
+
+
+def build_narrator() -> tuple[Narrator, str]:
+    """Claude when ANTHROPIC_API_KEY is set (with the templates as fallback), else the templates."""
+    template = TemplateNarrator()
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        return template, "template"
+    try:
+        from csm_rules.narration import ClaudeNarrator
+
+        return ClaudeNarrator(fallback=template), "claude (template fallback)"
+    except ImportError as exc:
+        print(f"Claude narrator unavailable ({exc}); using templates", file=sys.stderr)
+        return template, "template"
+
+
+class _NotionQBRs:
+    """Adapts the Notion adapter's ``create_qbr`` to the scan's QBR writer protocol."""
+
+    def __init__(self, adapter: Any) -> None:
+        self._adapter = adapter
+
+    def write_qbr(self, document: Any) -> object:
+        return self._adapter.create_qbr(document)
+
+
+@dataclass(frozen=True)
+class ScanSetup:
+    """Everything a scan needs, built once from the command line (also used by ``csm-rules schedule``)."""
+
+    config: Config
+    source: PortfolioSource
+    where: str
+    sinks: Sinks
+    local: LocalSinks
+    qbr_writer: QBRWriter
+    narrator: Narrator
+    narrator_name: str
+    output: Path
+
+    def run(
+        self,
+        as_of: date,
+        *,
+        steps: Collection[str] = STEPS,
+        dry_run: bool = False,
+        on_account: Callable[[int, int], None] | None = None,
+    ) -> ScanReport:
+        """One scan as of ``as_of``."""
+        return scan(
+            self.source,
+            as_of=as_of,
+            config=self.config,
+            narrator=self.narrator,
+            sinks=self.sinks,
+            dispatcher=self.local.expansion_dispatcher(),
+            qbr_writer=self.qbr_writer,
+            alert_log=self.local.alert_log(),
+            qbr_store=CompletedQBRStore(self.output / "completed_qbrs.jsonl"),
+            steps=steps,
+            dry_run=dry_run,
+            on_account=on_account,
+        )
+
+
+def prepare(args: argparse.Namespace) -> ScanSetup:
+    """Source, sinks and narrator from the options: Notion when configured, else a portfolio file."""
+    config = load_config_from_args(args)
+    output = Path(args.output)
+    local = LocalSinks(output)
+    source: PortfolioSource
+    sinks: Sinks = local
+    qbr_writer: QBRWriter = local
+    settings = notion_settings(args.notion_config)
+    if settings is not None and args.portfolio is None:
+        from csm_rules.notion import NotionCSMAdapter
+
+        adapter = NotionCSMAdapter.from_env(settings)
+        source = adapter
+        sinks = Sinks(health=adapter, events=local.events, drafts=local.drafts, chat=local.chat)
+        if settings.get("CSM_NOTION_QBR_DB"):
+            qbr_writer = _NotionQBRs(adapter)
+        where = "Notion"
+    else:
+        path = args.portfolio or sample_portfolio_path()
+        if not Path(path).exists():
+            raise SourceError(f"portfolio not found: {path}")
+        source = FileSource(path)
+        where = str(path)
+    narrator, narrator_name = build_narrator()
+    return ScanSetup(config, source, where, sinks, local, qbr_writer, narrator, narrator_name, output)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the scan; exit 0 when it completed (even with per-account failures), 2 when it could not run."""
+    setup = prepare(args)
+    steps = {s.strip() for s in args.steps.split(",")} if args.steps else STEPS
+    show = sys.stderr.isatty() and args.format == "table"
+
+    def on_account(done: int, total: int) -> None:
+        if show and (done == total or done % max(total // 50, 1) == 0):
+            filled = int(30 * done / total)
+            sys.stderr.write(f"\rscanning [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+            if done == total:
+                sys.stderr.write("\n")
+
+    report = setup.run(args.as_of or date.today(), steps=steps, dry_run=args.dry_run, on_account=on_account)
+    if args.format == "json":
+        print_json(
+            {
+                **report.to_dict(),
+                "source": setup.where,
+                "narrator": setup.narrator_name,
+                "output": str(setup.output),
+            }
+        )
+        return 0
+    _print_summary(report, setup.where, setup.narrator_name, setup.output)
+    return 0
+
+
+def _print_summary(report: ScanReport, where: str, narrator_name: str, output: Path) -> None:
+    print(
+        f"scan of {where} as of {report.as_of.isoformat()} — narrator: {narrator_name}"
+        + (" — DRY RUN, nothing written" if report.dry_run else "")
+    )
+    bands = report.bands
+    rows = [
+        ("accounts read", report.accounts_read),
+        ("accounts scored", report.accounts_scored),
+        ("GREEN / AMBER / RED", f"{bands.get('GREEN', 0)} / {bands.get('AMBER', 0)} / {bands.get('RED', 0)}"),
+        (
+            "churn low / medium / high / critical",
+            " / ".join(
+                str(report.churn_levels.get(level, 0)) for level in ("low", "medium", "high", "critical")
+            ),
+        ),
+        ("alerts delivered", report.alerts_delivered),
+        ("alerts partly delivered", report.alerts_partial),
+        ("alerts in cooldown", report.alerts_cooled_down),
+        ("alerts over the per-scan cap", len(report.alerts_capped)),
+        ("health updates written", report.health_updates_written),
+        ("expansion tasks dispatched", report.expansion_tasks_dispatched),
+        ("expansion tasks already dispatched", report.expansion_tasks_duplicate),
+        ("expansion ARR dispatched", f"${report.expansion_arr_dispatched:,.0f}"),
+        ("QBRs written", report.qbrs_written),
+        ("unreadable accounts", len(report.source_problems)),
+        ("failures", len(report.failures)),
+    ]
+    render_table(("what", "count"), rows)
+    for problem in report.source_problems:
+        print(f"  unreadable {problem.account_id or '?'} ({problem.location}): {problem.message}")
+    for failure in report.failures:
+        print(f"  failed {failure.account_id or '?'} [{failure.stage}] {failure.error}: {failure.message}")
+    if report.alerts_capped:
+        print(f"  over the cap (not alerted this scan): {', '.join(report.alerts_capped)}")
+    if not report.dry_run:
+        print("\nwritten under", output)
+        for label, path in default_paths(output).items():
+            if path.exists():
+                print(f"  {label:<20} {path}")

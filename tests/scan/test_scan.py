@@ -1,0 +1,169 @@
+"""The main job end to end on the bundled sample: counts, idempotent re-runs, crash recovery, fail-open."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from csm_rules.cooldown import MemoryAlertLog
+from csm_rules.expansion_tasks import JsonlDispatcher
+from csm_rules.local_sinks import LocalSinks
+from csm_rules.narration import TemplateNarrator
+from csm_rules.portfolio_files import FileSource, sample_portfolio_path
+from csm_rules.scan import scan
+from csm_rules.scan_state import CompletedQBRStore
+from csm_rules.sinks import Sinks
+from csm_rules.snapshot import AccountSnapshot
+from csm_rules.sources import SourceProblem, SourceResult
+
+AS_OF = date(2026, 11, 25)
+
+
+def _run(out: Path, **overrides: Any) -> Any:
+    sinks = LocalSinks(out)
+    kwargs: dict[str, Any] = {
+        "as_of": AS_OF,
+        "sinks": sinks,
+        "dispatcher": sinks.expansion_dispatcher(),
+        "qbr_store": CompletedQBRStore(out / "completed_qbrs.jsonl"),
+    }
+    kwargs.update(overrides)
+    return scan(FileSource(sample_portfolio_path()), **kwargs)
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_scan_of_the_sample_covers_every_output(tmp_path: Path) -> None:
+    report = _run(tmp_path)
+    assert report.accounts_scored == report.accounts_read >= 60
+    assert not report.failures and not report.source_problems
+    assert sum(report.bands.values()) == report.accounts_scored
+    assert report.alerts_delivered > 0
+    assert report.expansion_tasks_dispatched > 0
+    assert report.qbrs_written > 0
+    events = _jsonl(tmp_path / "events.jsonl")
+    assert len(events) == report.alerts_delivered
+    assert {e["data"]["alert_type"] for e in events} == {"csm_churn_alert"}
+    drafts = list((tmp_path / "drafts").glob("*.eml"))
+    assert 0 < len(drafts) <= report.alerts_delivered
+    assert len(_jsonl(tmp_path / "health_updates.jsonl")) == report.accounts_scored
+    assert len(list((tmp_path / "qbr").glob("*.md"))) == report.qbrs_written
+
+
+def test_rerun_the_same_day_duplicates_nothing(tmp_path: Path) -> None:
+    first = _run(tmp_path)
+    second = _run(tmp_path)
+    assert second.alerts_delivered == 0
+    assert second.alerts_cooled_down == first.alerts_delivered
+    assert second.expansion_tasks_dispatched == 0
+    assert second.expansion_tasks_duplicate == first.expansion_tasks_dispatched
+    assert second.qbrs_written == 0
+    assert len(_jsonl(tmp_path / "events.jsonl")) == first.alerts_delivered
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_a_scan_killed_half_way_completes_without_duplicates_on_rerun(tmp_path: Path) -> None:
+    reference = _run(tmp_path / "reference")
+
+    def crash_after_half(done: int, total: int) -> None:
+        if done == total // 2:
+            raise _Crash
+
+    with pytest.raises(_Crash):
+        _run(tmp_path / "crashed", on_account=crash_after_half)
+    _run(tmp_path / "crashed")
+    crashed = tmp_path / "crashed"
+    events = _jsonl(crashed / "events.jsonl")
+    per_account = Counter(e["data"]["account_id"] for e in events)
+    assert per_account and max(per_account.values()) == 1
+    assert len(events) == reference.alerts_delivered
+    tasks = _jsonl(crashed / "expansion_tasks.jsonl")
+    keys = [t["idempotency_key"] for t in tasks]
+    assert len(keys) == len(set(keys)) == reference.expansion_tasks_dispatched
+    assert len(list((crashed / "qbr").glob("*.md"))) == reference.qbrs_written
+
+
+class _BrokenChat:
+    def post(self, message: object) -> None:
+        raise ConnectionError("chat is down (token secret_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG)")
+
+
+def test_a_failing_channel_degrades_only_that_channel(tmp_path: Path) -> None:
+    local = LocalSinks(tmp_path)
+    sinks = Sinks(health=local.health, events=local.events, drafts=local.drafts, chat=_BrokenChat())
+    report = _run(
+        tmp_path,
+        sinks=sinks,
+        dispatcher=JsonlDispatcher(tmp_path / "tasks.jsonl"),
+        alert_log=MemoryAlertLog(),
+    )
+    assert report.alerts_partial > 0 and report.alerts_delivered == 0
+    assert report.alert_channels["chat"] == {"failed": report.alerts_partial}
+    assert report.alert_channels["event_bus"] == {"ok": report.alerts_partial}
+    chat_failures = [f for f in report.failures if f.stage == "alert:chat"]
+    assert len(chat_failures) == report.alerts_partial
+    assert all("secret_abc" not in f.message for f in chat_failures)
+    assert report.expansion_tasks_dispatched > 0
+
+
+class _FlakyNarrator(TemplateNarrator):
+    def churn_explanation(self, verdict: Any, *, snapshot: Any = None) -> Any:
+        if verdict.account_id.endswith("2"):
+            raise RuntimeError("narrator exploded")
+        return super().churn_explanation(verdict, snapshot=snapshot)
+
+
+def test_a_failing_narrator_fails_that_account_only(tmp_path: Path) -> None:
+    report = _run(tmp_path, narrator=_FlakyNarrator())
+    failed = {f.account_id for f in report.failures if f.stage == "alert_build"}
+    assert failed and all(a.endswith("2") for a in failed)
+    assert report.alerts_delivered > 0
+    # Accounts whose alert could not be built still get their health update.
+    assert len(_jsonl(tmp_path / "health_updates.jsonl")) == report.accounts_scored
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    report = _run(tmp_path, dry_run=True)
+    assert report.accounts_scored > 0
+    assert not any(tmp_path.iterdir())
+
+
+class _ListSource:
+    def __init__(self, snapshots: list[AccountSnapshot], problems: list[SourceProblem]) -> None:
+        self.result = SourceResult(snapshots=tuple(snapshots), problems=tuple(problems))
+
+    def read(self, as_of: date | None = None) -> SourceResult:
+        return self.result
+
+
+def test_unreadable_accounts_are_reported_and_the_rest_goes_on(tmp_path: Path) -> None:
+    good = AccountSnapshot(account_id="acc-ok", as_of=AS_OF, feature_adoption_rate=0.8)
+    bad = SourceProblem(
+        account_id="acc-bad", location="row 2", field="nps_score", value="11", message="too high"
+    )
+    sinks = LocalSinks(tmp_path)
+    report = scan(_ListSource([good], [bad]), as_of=AS_OF, sinks=sinks)
+    assert report.accounts_read == 2 and report.accounts_scored == 1
+    assert report.source_problems == [bad]
+    assert not report.ok
+
+
+def test_steps_limit_the_work(tmp_path: Path) -> None:
+    report = _run(tmp_path, steps={"qbrs"})
+    assert report.qbrs_written > 0
+    assert report.alerts_delivered == 0 and report.health_updates_written == 0
+    assert report.expansion_tasks_dispatched == 0
+    with pytest.raises(ValueError, match="unknown scan step"):
+        _run(tmp_path, steps={"qbr"})

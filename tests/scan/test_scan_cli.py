@@ -1,0 +1,54 @@
+"""``csm-rules scan`` end to end: no arguments needed, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from csm_rules.cli import main
+
+
+def test_scan_with_no_arguments_uses_the_bundled_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("NOTION_TOKEN", "CSM_NOTION_ACCOUNTS_DB", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["scan", "--as-of", "2026-11-25"]) == 0
+    out = capsys.readouterr().out
+    assert "accounts scored" in out and "narrator: template" in out
+    assert (tmp_path / "csm-out" / "events.jsonl").exists()
+    assert (tmp_path / "csm-out" / "qbr").is_dir()
+
+
+def test_scan_json_and_rerun(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["scan", "-o", str(out), "--as-of", "2026-11-25", "--format", "json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["scan", "-o", str(out), "--as-of", "2026-11-25", "--format", "json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["alerts"]["delivered"] > 0
+    assert second["alerts"]["delivered"] == 0
+    assert second["alerts"]["cooled_down"] == first["alerts"]["delivered"]
+    assert second["qbrs"]["written"] == 0
+
+
+def test_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["scan", "-o", str(out), "--dry-run"]) == 0
+    assert "DRY RUN" in capsys.readouterr().out
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_scan_that_cannot_run_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scan", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path)]) == 2
+    assert "portfolio not found" in capsys.readouterr().err
+    bad = tmp_path / "w.yaml"
+    bad.write_text("weights: {feature_adoptoin: 1}\n")
+    assert main(["scan", "-o", str(tmp_path), "--weights", str(bad)]) == 2
+    assert "did you mean 'feature_adoption'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["scan", "--as-of", "yesterday"])
+    assert usage.value.code == 2
