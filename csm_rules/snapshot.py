@@ -291,7 +291,9 @@ class AccountSnapshot(BaseModel):
         given = self.seats_utilization_rate
         if given is None:
             setattr_(self, "seats_utilization_rate", rate)
-        elif abs(given - rate) > 0.01:
+        elif abs(given - rate) > 0.01 and abs(given * purchased - used) > 0.5:
+            # Either agreement is enough: 0.5 of 1 seat derives seats_used 0 (rounded), which must
+            # read back as consistent when the snapshot is rebuilt from its own dump.
             raise _Inconsistent(
                 "seats_utilization_rate",
                 f"{given} contradicts seats_used/seats_purchased = {used}/{purchased}",

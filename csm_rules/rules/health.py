@@ -23,7 +23,7 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     missing. Caps then scale or clamp the score; the score is rounded to one decimal *before* banding.
     An unexpired CSM override replaces the band (the computed band is kept in ``override``).
 
-    Example: adoption 0.9, growing usage, logins every 5 days … (all healthy) → 95.6, GREEN.
+    Example: adoption 0.9, growing usage, logins every 5 days … (all healthy) → 96.8, GREEN.
     """
     segment = snapshot.segment.lower() if snapshot.segment else None
     weights = rules.segment_weights.get(segment) if segment is not None else None
@@ -85,7 +85,10 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
         )
         pre_cap = sum([c.points for c in contributions])
     else:
-        contributions = ()
+        # Only zero-weight signals (or none): they stay visible but cannot move the score.
+        contributions = tuple(
+            [Contribution(signal, values, subscore, 0.0, 0.0) for signal, values, subscore, _ in present]
+        )
         pre_cap = rules.source.missing_data.no_data_score
 
     facts = _facts(snapshot, rules, stale)

@@ -1,0 +1,81 @@
+"""Shared fixtures for the core tests: the packaged config, a healthy account and its mirror."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The suite runs against this source tree whether or not the package is installed in the venv.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import csm_rules  # noqa: E402
+
+AS_OF = date(2026, 11, 24)
+
+#: The issue's healthy account: GREEN ≥ 70, churn low, no trigger, no alert.
+HEALTHY: dict[str, Any] = {
+    "account_id": "acc-healthy",
+    "as_of": AS_OF,
+    "feature_adoption_rate": 0.9,
+    "usage_trend": "growing",
+    "login_frequency_days": 5.0,
+    "days_since_last_interaction": 10,
+    "stakeholder_engagement": "high",
+    "nps_score": 9.0,
+    "invoice_payment_status": "current",
+    "days_to_renewal": 200,
+    "seats_utilization_rate": 0.85,
+    "open_ticket_count": 0,
+    "avg_ticket_sentiment": "positive",
+    "escalation_count_90_days": 0,
+}
+
+#: Its mirror: RED < 40, and it alerts.
+MIRROR: dict[str, Any] = {
+    "account_id": "acc-mirror",
+    "as_of": AS_OF,
+    "feature_adoption_rate": 0.1,
+    "usage_trend": "declining",
+    "login_frequency_days": 90.0,
+    "days_since_last_interaction": 120,
+    "stakeholder_engagement": "low",
+    "nps_score": 2.0,
+    "invoice_payment_status": "overdue_90_plus",
+    "days_to_renewal": 30,
+    "seats_utilization_rate": 0.3,
+    "open_ticket_count": 5,
+    "avg_ticket_sentiment": "negative",
+    "escalation_count_90_days": 3,
+}
+
+
+@pytest.fixture(scope="session")
+def config() -> csm_rules.Config:
+    """The packaged default configuration."""
+    return csm_rules.load_config()
+
+
+@pytest.fixture
+def healthy() -> dict[str, Any]:
+    """Snapshot fields of the issue's healthy account (a fresh copy per test)."""
+    return dict(HEALTHY)
+
+
+@pytest.fixture
+def mirror() -> dict[str, Any]:
+    """Snapshot fields of the healthy account's mirror (a fresh copy per test)."""
+    return dict(MIRROR)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_llm_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any Claude request to a non-loopback address raises during the whole suite."""
+    import csm_rules.narration as narration
+
+    monkeypatch.setattr(narration, "ALLOW_LLM_CALLS", False)

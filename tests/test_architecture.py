@@ -1,0 +1,202 @@
+"""Import contracts and the rule docstring meta-test (sqlfluff-style)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import csm_rules
+from csm_rules.rules import RULE_FAMILIES
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "csm_rules"
+RULE_FILES = sorted((PACKAGE / "rules").glob("*.py"))
+
+#: Modules the pure rules must never import, directly (prefix match on the dotted name).
+FORBIDDEN_IN_RULES = (
+    "pathlib", "os", "io", "socket", "http", "urllib", "json", "yaml", "shutil", "tempfile", "subprocess",
+    "time", "anthropic", "notion_client", "apscheduler", "csm_rules.narration", "csm_rules.notion",
+    "csm_rules.cli", "csm_rules.config", "csm_rules.sinks", "csm_rules.sources", "csm_rules.portfolio_files",
+    "csm_rules._resources",
+)  # fmt: skip
+#: Modules nothing the rules reach (through csm_rules.* imports) may import.
+FORBIDDEN_TRANSITIVELY = tuple(name for name in FORBIDDEN_IN_RULES if name not in ("json", "time"))
+CLOCK_CALLS = {
+    ("date", "today"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("time", "time"),
+}
+OPTIONAL = ("anthropic", "notion_client", "apscheduler", "hypothesis", "numpy")
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    """(module, line) of every import in a file, relative imports resolved inside csm_rules."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found: list[tuple[str, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            found.append((module, node.lineno))
+            found += [(f"{module}.{alias.name}", node.lineno) for alias in node.names]
+    return found
+
+
+def _matches(module: str, forbidden: tuple[str, ...]) -> str | None:
+    return next((f for f in forbidden if module == f or module.startswith(f + ".")), None)
+
+
+def _module_file(module: str) -> Path | None:
+    parts = module.split(".")
+    as_file = ROOT.joinpath(*parts).with_suffix(".py")
+    if as_file.exists():
+        return as_file
+    as_package = ROOT.joinpath(*parts, "__init__.py")
+    return as_package if as_package.exists() else None
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=[p.name for p in RULE_FILES])
+def test_rule_modules_import_no_io_narration_notion_llm_cli_or_loader(path: Path) -> None:
+    bad = [
+        f"{path.name}:{line} imports {module}"
+        for module, line in _imports(path)
+        if module != "__future__" and _matches(module, FORBIDDEN_IN_RULES)
+    ]
+    assert not bad, bad
+
+
+def test_nothing_the_rules_reach_imports_io_or_the_edges() -> None:
+    seen: set[Path] = set()
+    todo = list(RULE_FILES)
+    bad: list[str] = []
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for module, line in _imports(path):
+            forbidden = _matches(module, FORBIDDEN_TRANSITIVELY)
+            if forbidden:
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+            elif module.startswith("csm_rules."):
+                target = _module_file(module)
+                # The package __init__ is the public surface, not something the rules depend on.
+                if target is not None and target != PACKAGE / "__init__.py":
+                    todo.append(target)
+    assert PACKAGE / "config_schema.py" in seen  # the walk really follows csm_rules imports
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=[p.name for p in RULE_FILES])
+def test_rule_modules_never_read_the_clock_or_open_files(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if (func.value.id, func.attr) in CLOCK_CALLS:
+                bad.append(f"{path.name}:{node.lineno} calls {func.value.id}.{func.attr}()")
+        elif isinstance(func, ast.Attribute) and func.attr in {"today", "now", "utcnow"}:
+            bad.append(f"{path.name}:{node.lineno} calls .{func.attr}()")
+        elif isinstance(func, ast.Name) and func.id in {"open", "eval", "exec", "input"}:
+            bad.append(f"{path.name}:{node.lineno} calls {func.id}()")
+    assert not bad, bad
+
+
+def test_import_csm_rules_imports_no_optional_dependency() -> None:
+    code = (
+        "import sys, csm_rules\n"
+        f"loaded = sorted(m for m in {OPTIONAL!r} if m in sys.modules)\n"
+        "extras = sorted(m for m in sys.modules if m.startswith('csm_rules.testing.'))\n"
+        "print(loaded, extras)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] []"
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    # ruff's RUF022 "isort-style" order: SCREAMING_CASE, then CamelCase, then the rest.
+    if name.isupper() and len(name) > 1:
+        return 0, name
+    if name[0].isupper():
+        return 1, name
+    return 2, name
+
+
+def test_public_all_is_sorted_and_resolves() -> None:
+    names = list(csm_rules.__all__)
+    assert names == sorted(names, key=_isort_key)
+    assert len(names) == len(set(names))
+    for name in names:
+        assert getattr(csm_rules, name, None) is not None, name
+
+
+def test_public_names_have_docstrings() -> None:
+    for name in csm_rules.__all__:
+        obj = getattr(csm_rules, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert inspect.getdoc(obj), f"csm_rules.{name} has no docstring"
+
+
+@pytest.mark.parametrize(("family", "rule"), RULE_FAMILIES, ids=[family for family, _ in RULE_FAMILIES])
+def test_every_rule_says_when_it_fires_and_shows_an_example(family: str, rule: object) -> None:
+    doc = inspect.getdoc(rule) or ""
+    assert "Fires" in doc, f"{family}: {getattr(rule, '__name__', rule)} docstring must say when it Fires"
+    assert "Example" in doc, f"{family}: {getattr(rule, '__name__', rule)} docstring must show an Example"
+    assert importlib.import_module(f"csm_rules.rules.{family}") is inspect.getmodule(rule)
+
+
+def test_rule_registry_is_an_explicit_tuple_in_order() -> None:
+    assert isinstance(RULE_FAMILIES, tuple)
+    assert [family for family, _ in RULE_FAMILIES] == ["health", "churn", "expansion", "adoption", "schedule"]
+
+
+def test_strategies_without_hypothesis_give_the_install_hint() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['hypothesis'] = None  # as if the extra were not installed\n"
+        "from csm_rules.errors import MissingExtraError\n"
+        "try:\n"
+        "    import csm_rules.testing.strategies\n"
+        "except MissingExtraError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == 'hypothesis is not installed: pip install "csm-rules[testing]"'
