@@ -12,10 +12,32 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from csm_rules.cli import scan_cmd, schedule_cmd, schema_cmd, score_cmd, validate_cmd
+from csm_rules.cli import (
+    backtest_cmd,
+    diff_cmd,
+    explain_cmd,
+    qbr_cmd,
+    report_cmd,
+    scan_cmd,
+    schedule_cmd,
+    schema_cmd,
+    score_cmd,
+    validate_cmd,
+)
 from csm_rules.errors import CsmRulesError
 
-COMMANDS: tuple[ModuleType, ...] = (scan_cmd, schedule_cmd, score_cmd, validate_cmd, schema_cmd)
+COMMANDS: tuple[ModuleType, ...] = (
+    scan_cmd,
+    schedule_cmd,
+    score_cmd,
+    explain_cmd,
+    diff_cmd,
+    backtest_cmd,
+    report_cmd,
+    qbr_cmd,
+    validate_cmd,
+    schema_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from csm_rules.snapshot import AccountSnapshot
 from csm_rules.verdict import CapApplied, Contribution, HealthResult, Mover, OverrideApplied
 from csm_rules.vocabulary import Band
 
-__all__ = ["score_health"]
+__all__ = ["score_health", "snapshot_facts"]
 
 _MAX_MOVERS = 3
 
@@ -91,7 +92,7 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
         )
         pre_cap = rules.source.missing_data.no_data_score
 
-    facts = _facts(snapshot, rules, stale)
+    facts = snapshot_facts(snapshot, rules, stale)
     facts["health_score"] = pre_cap
     facts["coverage"] = coverage
     score, caps_applied = _apply_caps(pre_cap, facts, rules)
@@ -140,8 +141,12 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     return health, facts
 
 
-def _facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: list[str]) -> dict[str, Any]:
-    """The snapshot values conditions read; a stale signal's fields are hidden (they never match)."""
+def snapshot_facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: Sequence[str]) -> dict[str, Any]:
+    """The snapshot values conditions read; a stale signal's fields are hidden (they never match).
+
+    Computed facts that depend on the score (health_score, health_band, health_drop_30d, coverage)
+    are added by :func:`score_health`; the batch path in ``csm_rules.analytics`` reuses this too.
+    """
     fields = snapshot.__dict__
     facts = {name: fields[name] for name in rules.snapshot_facts}
     for signal in stale:
