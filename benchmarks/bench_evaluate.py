@@ -15,9 +15,8 @@ import sys
 import time
 from datetime import date
 
-from csm_rules.testing.portfolio_generator import generate_portfolio
-
 from csm_rules import AccountSnapshot, evaluate, evaluate_many, load_config
+from csm_rules.testing.portfolio_generator import generate_portfolio
 
 AS_OF = date(2026, 11, 24)
 

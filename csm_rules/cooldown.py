@@ -16,9 +16,7 @@ directory; any object with ``last_alert`` and ``record`` will do.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -29,6 +27,7 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from csm_rules.config import Config
+from csm_rules.jsonl_files import append_record, read_records
 from csm_rules.verdict import AccountVerdict
 from csm_rules.vocabulary import BAND_ORDER, CHURN_ORDER, Band, ChurnLevel
 
@@ -133,35 +132,21 @@ class JsonlAlertLog:
 
     def record(self, record: AlertRecord) -> None:
         """Append the record to the file (one flushed line) and remember it."""
-        line = record.model_dump_json() + "\n"
         with self._lock:
             last = self._loaded()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+            append_record(self.path, record.model_dump(mode="json"), fsync=True)
             last[record.account_id] = _later(last.get(record.account_id), record)
 
     def _loaded(self) -> dict[str, AlertRecord]:
         if self._last is None:
             last: dict[str, AlertRecord] = {}
-            if self.path.exists():
-                with self.path.open(encoding="utf-8") as handle:
-                    for number, line in enumerate(handle, start=1):
-                        if not line.strip():
-                            continue
-                        try:
-                            record = AlertRecord.model_validate(json.loads(line))
-                        except (ValueError, ValidationError) as exc:
-                            _log.warning(
-                                "%s:%d: skipping unreadable alert log line: %s",
-                                self.path,
-                                number,
-                                type(exc).__name__,
-                            )
-                            continue
-                        last[record.account_id] = _later(last.get(record.account_id), record)
+            for number, data in read_records(self.path):
+                try:
+                    record = AlertRecord.model_validate(data)
+                except ValidationError as exc:
+                    _log.warning("%s:%d: skipping an invalid alert record: %s", self.path, number, exc.title)
+                    continue
+                last[record.account_id] = _later(last.get(record.account_id), record)
             self._last = last
         return self._last
 

@@ -9,9 +9,7 @@ same opportunity is handed over at most once a quarter however often the scan ru
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 from datetime import date
 from os import PathLike
@@ -21,6 +19,7 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from csm_rules.config import Config, load_config
+from csm_rules.jsonl_files import append_record, read_records
 from csm_rules.narration.narrative import Narrative
 from csm_rules.rules.schedule import fiscal_quarter
 from csm_rules.verdict import AccountVerdict, ExpansionOpportunity, to_jsonable
@@ -157,32 +156,22 @@ class JsonlDispatcher:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._keys: set[str] = set()
-        if self.path.exists():
-            with self.path.open(encoding="utf-8") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        key = json.loads(line)["idempotency_key"]
-                    except (ValueError, KeyError, TypeError):
-                        _log.warning("%s:%d: skipping unreadable task line", self.path, number)
-                        continue
-                    self._keys.add(str(key))
+        for number, record in read_records(self.path):
+            key = record.get("idempotency_key")
+            if not isinstance(key, str):
+                _log.warning("%s:%d: skipping a task line without an idempotency key", self.path, number)
+                continue
+            self._keys.add(key)
 
     def __repr__(self) -> str:
         return f"JsonlDispatcher({str(self.path)!r})"
 
     def dispatch(self, task: ExpansionTask) -> DispatchOutcome:
         """Append the task unless its idempotency key is already in the file."""
-        line = json.dumps(task.to_task(), ensure_ascii=False, sort_keys=True) + "\n"
         with self._lock:
             if task.idempotency_key in self._keys:
                 return "duplicate"
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+            append_record(self.path, task.to_task(), fsync=True)
             self._keys.add(task.idempotency_key)
         return "dispatched"
 

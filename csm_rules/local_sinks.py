@@ -20,7 +20,6 @@ Drafts are files to review: nothing here can send mail.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 
 from csm_rules.cooldown import ALERT_LOG_FILENAME, JsonlAlertLog
 from csm_rules.expansion_tasks import JsonlDispatcher
+from csm_rules.jsonl_files import append_record
 from csm_rules.qbr import QBRDocument
 from csm_rules.sinks import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
 
@@ -66,12 +66,8 @@ class _JsonlFile:
         self._lock = threading.Lock()
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
+            append_record(self.path, record)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

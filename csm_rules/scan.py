@@ -183,7 +183,7 @@ def scan(
             alerted = _alert(report, verdict, narrator, sinks, gate, narrators)
         if "health" in steps and not alerted and not dry_run and sinks.health is not None:
             try:
-                sinks.health.write_health(_health_update(verdict))
+                sinks.health.write_health(HealthUpdate.from_verdict(verdict))
                 report.health_updates_written += 1
             except Exception as exc:
                 _fail(report, account, "health_update", exc)
@@ -204,17 +204,6 @@ def scan(
         len(report.failures),
     )
     return report
-
-
-def _health_update(verdict: AccountVerdict) -> HealthUpdate:
-    return HealthUpdate(
-        account_id=verdict.account_id,
-        account_name=verdict.account_name,
-        health_score=verdict.health.score,
-        rag_status=verdict.health.band,
-        churn_risk_level=verdict.churn.level,
-        scan_date=verdict.as_of,
-    )
 
 
 def _fail(report: ScanReport, account_id: str | None, stage: str, exc: BaseException) -> None:

@@ -7,7 +7,6 @@ here, in an append-only JSONL file, and merges the keys into each snapshot befor
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from csm_rules.jsonl_files import append_record, read_records
 from csm_rules.qbr import QBRDocument
 
 __all__ = ["CompletedQBRStore", "QBRWriter"]
@@ -40,16 +40,10 @@ class CompletedQBRStore:
     def _load(self) -> dict[str, set[str]]:
         if self._keys is None:
             keys: dict[str, set[str]] = {}
-            if self.path.exists():
-                for line in self.path.read_text(encoding="utf-8").splitlines():
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                        keys.setdefault(str(record["account_id"]), set()).add(str(record["key"]))
-                    except (ValueError, KeyError, TypeError):
-                        # A line torn by a crash mid-write: skip it; the QBR writer is idempotent anyway.
-                        continue
+            for _, record in read_records(self.path):
+                account, key = record.get("account_id"), record.get("key")
+                if isinstance(account, str) and isinstance(key, str):
+                    keys.setdefault(account, set()).add(key)
             self._keys = keys
         return self._keys
 
@@ -65,10 +59,8 @@ class CompletedQBRStore:
             new = [k for k in keys if k not in known]
             if not new:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                for key in new:
-                    record = {"account_id": account_id, "key": key, "completed_on": as_of.isoformat()}
-                    handle.write(json.dumps(record, sort_keys=True) + "\n")
-                    known.add(key)
-                handle.flush()
+            for key in new:
+                append_record(
+                    self.path, {"account_id": account_id, "key": key, "completed_on": as_of.isoformat()}
+                )
+                known.add(key)

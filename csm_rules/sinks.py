@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from csm_rules.verdict import AccountVerdict
 from csm_rules.vocabulary import Band, ChurnLevel
 
 __all__ = [
@@ -40,6 +41,18 @@ class HealthUpdate(BaseModel):
     rag_status: Band
     churn_risk_level: ChurnLevel
     scan_date: date
+
+    @classmethod
+    def from_verdict(cls, verdict: AccountVerdict) -> HealthUpdate:
+        """The health fields a verdict sets (the scan date is the verdict's ``as_of``)."""
+        return cls(
+            account_id=verdict.account_id,
+            account_name=verdict.account_name,
+            health_score=verdict.health.score,
+            rag_status=verdict.health.band,
+            churn_risk_level=verdict.churn.level,
+            scan_date=verdict.as_of,
+        )
 
 
 class PublishedEvent(BaseModel):
