@@ -138,7 +138,7 @@ def _hbars(chart: str, title: str, rows: list[tuple[str, list[tuple[float, str, 
             )
             x += w
         total = sum(v for v, _, _ in parts)
-        body.append(f'<text x="{x + 4:.1f}" y="{y + 13}">{total:.4g}{unit}</text>')
+        body.append(f'<text x="{x + 4:.1f}" y="{y + 13}">{_label(total)}{unit}</text>')
     return _svg(chart, width, height, body, title)
 
 
@@ -271,3 +271,8 @@ def render_report(inputs: ReportInputs) -> str:
         ]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _label(value: float) -> str:
+    """A bar's label: whole numbers as such (counts), anything else to one decimal (points, %)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
