@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from csm_rules.config import Config, config_json_schema, load_config
 from csm_rules.engine import RULES_VERSION, evaluate, evaluate_many, iter_evaluate
 from csm_rules.errors import (
     ConfigError,
@@ -69,6 +68,7 @@ from csm_rules.vocabulary import SIGNALS, Band, ChurnLevel, Confidence, Opportun
 
 if TYPE_CHECKING:
     from csm_rules.alerts import ChurnAlert, build_churn_alert
+    from csm_rules.config import Config, config_json_schema, load_config
     from csm_rules.cooldown import (
         AlertDecision,
         AlertGate,
@@ -110,6 +110,9 @@ if TYPE_CHECKING:
 
 # Names whose modules pull in jinja2 or more: imported on first use, so `import csm_rules` stays fast.
 _LAZY: dict[str, str] = {
+    "Config": "csm_rules.config",
+    "config_json_schema": "csm_rules.config",
+    "load_config": "csm_rules.config",
     "ChurnAlert": "csm_rules.alerts",
     "build_churn_alert": "csm_rules.alerts",
     "AlertDecision": "csm_rules.cooldown",

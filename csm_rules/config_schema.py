@@ -29,7 +29,7 @@ __all__ = [
     "did_you_mean",
 ]
 
-_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 Score = Annotated[float, Field(ge=0, le=100)]
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -90,7 +90,9 @@ def did_you_mean(word: str, choices: Any) -> str:
 class Condition(BaseModel):
     """A structured condition: a comparison on one fact, or ``all_of`` / ``any_of`` of conditions."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True, defer_build=True
+    )
 
     signal: str | None = None
     eq: str | float | None = None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from csm_rules.config import Config, load_config
 from csm_rules.rules import adoption_scorecard, assess_churn, find_expansions, qbr_due, score_health
 from csm_rules.snapshot import AccountSnapshot
 from csm_rules.verdict import AccountVerdict
+
+if TYPE_CHECKING:
+    from csm_rules.config import Config
 
 __all__ = ["RULES_VERSION", "evaluate", "evaluate_many", "iter_evaluate"]
 
@@ -24,7 +28,7 @@ def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> Account
     if not isinstance(snapshot, AccountSnapshot):
         raise TypeError(f"evaluate() takes an AccountSnapshot, not {type(snapshot).__name__}")
     if config is None:
-        config = load_config()
+        config = _default_config()
     rules = config.compiled
     health, facts = score_health(snapshot, rules)
     churn = assess_churn(snapshot, health, facts, rules)
@@ -53,15 +57,32 @@ def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> Account
 
 
 def evaluate_many(snapshots: Iterable[AccountSnapshot], config: Config | None = None) -> list[AccountVerdict]:
-    """Evaluate many accounts; equal to ``[evaluate(s, config) for s in snapshots]``."""
-    config = config if config is not None else load_config()
-    return [evaluate(snapshot, config) for snapshot in snapshots]
+    """Evaluate many accounts; equal to ``[evaluate(s, config) for s in snapshots]``.
+
+    Verdicts hold no reference cycles, so the cyclic garbage collector is paused while the list is
+    built: otherwise it re-walks the growing heap of verdicts again and again (3-4× slower for large
+    portfolios). It is restored afterwards, whatever happens.
+    """
+    config = config if config is not None else _default_config()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return [evaluate(snapshot, config) for snapshot in snapshots]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def iter_evaluate(
     snapshots: Iterable[AccountSnapshot], config: Config | None = None
 ) -> Iterator[AccountVerdict]:
     """Evaluate lazily, one verdict per snapshot, for streaming very large portfolios."""
-    config = config if config is not None else load_config()
+    config = config if config is not None else _default_config()
     for snapshot in snapshots:
         yield evaluate(snapshot, config)
+
+
+def _default_config() -> Config:
+    from csm_rules.config import load_config  # imported on first use: yaml and the config models are slow
+
+    return load_config()

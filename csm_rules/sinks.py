@@ -28,7 +28,7 @@ __all__ = [
     "Sinks",
 ]
 
-_MODEL = ConfigDict(extra="forbid", frozen=True)
+_MODEL = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class HealthUpdate(BaseModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from csm_rules.errors import SnapshotError
 from csm_rules.vocabulary import (
@@ -39,20 +39,19 @@ __all__ = [
 ]
 
 
-def _upper(value: object) -> object:
-    """Accept any case for RAG-style values: the TAM agent writes "Red"."""
-    return value.upper() if isinstance(value, str) else value
-
-
 NonNegInt = Annotated[int, Strict(), Field(ge=0)]
 AnyInt = Annotated[int, Strict()]
 NonNegFloat = Annotated[float, Strict(), Field(ge=0)]
 Rate = Annotated[float, Strict(), Field(ge=0, le=1)]
 Text = Annotated[str, Strict()]
-RagBand = Annotated[Band, BeforeValidator(_upper)]
-Collections = Annotated[CollectionsRisk, BeforeValidator(_upper)]
+# Band and CollectionsRisk accept any case themselves (the TAM agent writes "Red").
+RagBand = Band
+Collections = CollectionsRisk
 
-_MODEL = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_strip_whitespace=False)
+# defer_build: the validators are built on first use, not at `import csm_rules`.
+_MODEL = ConfigDict(
+    extra="forbid", frozen=True, allow_inf_nan=False, str_strip_whitespace=False, defer_build=True
+)
 
 
 class _Inconsistent(ValueError):

@@ -15,7 +15,7 @@ __all__ = ["PortfolioSource", "SourceProblem", "SourceResult"]
 class SourceProblem(BaseModel):
     """One account (row, page) that could not become a snapshot, and why. Nothing is dropped silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     account_id: str | None
     location: str
     field: str | None = None
@@ -26,7 +26,7 @@ class SourceProblem(BaseModel):
 class SourceResult(BaseModel):
     """What a source read: the valid snapshots and the problems with the rest."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     snapshots: tuple[AccountSnapshot, ...]
     problems: tuple[SourceProblem, ...] = ()
 

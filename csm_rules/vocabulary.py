@@ -5,8 +5,20 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class Band(StrEnum):
-    """RED/AMBER/GREEN health band."""
+class _AnyCase(StrEnum):
+    """Accepts its values in any case: the TAM agent writes "Red", finance writes "critical"."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _AnyCase | None:
+        # Called only when the exact value is not a member; pydantic's enum validation uses it too,
+        # so snapshots accept any case without a Python validator on every field.
+        if isinstance(value, str):
+            return cls.__members__.get(value.upper())
+        return None
+
+
+class Band(_AnyCase):
+    """RED/AMBER/GREEN health band (accepts any case on input)."""
 
     GREEN = "GREEN"
     AMBER = "AMBER"
@@ -76,8 +88,8 @@ class Engagement(StrEnum):
     LOW = "low"
 
 
-class CollectionsRisk(StrEnum):
-    """Collections (finance) risk rating."""
+class CollectionsRisk(_AnyCase):
+    """Collections (finance) risk rating (accepts any case on input)."""
 
     GREEN = "GREEN"
     AMBER = "AMBER"

@@ -273,3 +273,18 @@ def test_zero_weight_signals_stay_visible_when_nothing_else_is_present() -> None
     assert verdict.health.contributions[0].weight == 0.0
     assert verdict.health.contributions[0].points == 0.0
     assert verdict.health.coverage == 0.0
+
+
+def test_evaluate_many_restores_the_garbage_collector() -> None:
+    import gc
+
+    snapshot = csm_rules.AccountSnapshot(account_id="acc-gc", as_of=date(2026, 11, 24), nps_score=9.0)
+    assert gc.isenabled()
+    csm_rules.evaluate_many([snapshot, snapshot])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        csm_rules.evaluate_many([snapshot])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

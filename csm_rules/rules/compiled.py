@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from csm_rules.config_schema import COMPUTED_FACTS, Condition, ThresholdsFile, WeightsFile
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.curves import Curve, compile_component
 from csm_rules.vocabulary import SIGNAL_INPUTS, SIGNALS, Band
+
+if TYPE_CHECKING:
+    from csm_rules.config_schema import Condition, ThresholdsFile, WeightsFile
 
 __all__ = ["CompiledRule", "CompiledRules", "CompiledSignal", "compile_rules"]
 
@@ -73,6 +76,8 @@ def _rule(rule_id: str, description: str, condition: Condition) -> CompiledRule:
 
 def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint: str) -> CompiledRules:
     """Compile validated config models into :class:`CompiledRules`."""
+    from csm_rules.config_schema import COMPUTED_FACTS
+
     signals = []
     for signal in SIGNALS:
         curve = thresholds.signals[signal]

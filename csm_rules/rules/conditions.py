@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from csm_rules.config_schema import Condition
 from csm_rules.verdict import MatchedCondition
+
+if TYPE_CHECKING:
+    from csm_rules.config_schema import Condition
 
 __all__ = ["CompiledCondition", "compile_condition"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from csm_rules.config_schema import Component
+if TYPE_CHECKING:
+    from csm_rules.config_schema import Component
 
 __all__ = ["Curve", "compile_component", "piecewise_linear"]
 
