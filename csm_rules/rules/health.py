@@ -185,30 +185,32 @@ def _history(
 ) -> tuple[float | None, float | None, tuple[Mover, ...], float | None]:
     """Previous score, delta, the signals that moved it, and the drop from the best of the last 30 days."""
     history = snapshot.health_history
-    if not history:
-        return None, None, (), None
     as_of = snapshot.as_of
-    earlier = [p for p in history if p.date < as_of]
-    if not earlier:
+    # The snapshot keeps history sorted by date: walk back from the newest point instead of filtering.
+    end = len(history)
+    while end and history[end - 1].date >= as_of:
+        end -= 1
+    if not end:
         return None, None, (), None
-    previous = earlier[-1]
+    previous = history[end - 1]
     delta = round(score - previous.score, 1)
     movers: tuple[Mover, ...] = ()
-    if previous.subscores:
+    before = previous.subscores
+    if before:
         moved = [
-            Mover(
-                c.signal,
-                previous.subscores[c.signal],
-                c.subscore,
-                round((c.subscore - previous.subscores[c.signal]) * c.weight, 2),
-            )
+            (round((c.subscore - before[c.signal]) * c.weight, 2), c.signal, before[c.signal], c.subscore)
             for c in contributions
-            if c.signal in previous.subscores
+            if c.signal in before
         ]
-        moved = [m for m in moved if m.effect != 0]
-        moved.sort(key=lambda m: (-abs(m.effect), m.signal))
-        movers = tuple(moved[:_MAX_MOVERS])
+        moved = [m for m in moved if m[0] != 0]
+        moved.sort(key=lambda m: (-abs(m[0]), m[1]))
+        movers = tuple(Mover(signal, was, now, effect) for effect, signal, was, now in moved[:_MAX_MOVERS])
     window_start = as_of - timedelta(days=30)
-    recent = [p.score for p in earlier if p.date >= window_start]
-    drop = round(max(recent) - score, 1) if recent else None
+    best: float | None = None
+    index = end - 1
+    while index >= 0 and history[index].date >= window_start:
+        point = history[index].score
+        best = point if best is None or point > best else best
+        index -= 1
+    drop = round(best - score, 1) if best is not None else None
     return previous.score, delta, movers, drop
