@@ -182,11 +182,18 @@ def _check_signal_keys(mapping: dict[str, Any], what: str) -> None:
         raise ValueError("; ".join(problems))
 
 
+#: The smallest non-zero weight: smaller ones are typos, and denormal weights lose precision.
+MIN_WEIGHT = 1e-6
+
+
 def _weight_set(value: dict[str, float]) -> dict[str, float]:
     _check_signal_keys(value, "weight")
     negative = [k for k, w in value.items() if w < 0]
     if negative:
         raise ValueError(f"weights must be ≥ 0: {', '.join(negative)}")
+    tiny = [k for k, w in value.items() if 0 < w < MIN_WEIGHT]
+    if tiny:
+        raise ValueError(f"a weight is 0 or at least {MIN_WEIGHT:g}: {', '.join(tiny)}")
     if sum(value.values()) <= 0:
         raise ValueError("weights must not all be zero")
     return {s: float(value[s]) for s in SIGNALS}

@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, field_validator, model_validator
 
 from csm_rules.errors import SnapshotError, SourceError
+from csm_rules.gc_pause import collector_paused
 from csm_rules.snapshot import AccountSnapshot
 from csm_rules.sources import SourceProblem, SourceResult
 from csm_rules.vocabulary import SIGNALS
@@ -151,29 +152,31 @@ class FileSource:
         problems: list[SourceProblem] = []
         outcomes: dict[str, Outcome] = {}
         first_seen: dict[str, str] = {}
-        for built in _records(self.path, self.format, as_of, self.history_path):
-            problems.extend(built.problems)
-            if with_outcomes:
-                problems.extend(built.outcome_problems)
-            snapshot = built.snapshot
-            if snapshot is None or (with_outcomes and built.outcome_problems):
-                continue
-            earlier = first_seen.get(snapshot.account_id)
-            if earlier is not None:
-                problems.append(
-                    SourceProblem(
-                        account_id=snapshot.account_id,
-                        location=built.location,
-                        field="account_id",
-                        value=snapshot.account_id,
-                        message=f"duplicate account_id; the row at {earlier} is used",
+        # Thousands of snapshots: the cyclic collector would re-walk the growing list (gc_pause).
+        with collector_paused():
+            for built in _records(self.path, self.format, as_of, self.history_path):
+                problems.extend(built.problems)
+                if with_outcomes:
+                    problems.extend(built.outcome_problems)
+                snapshot = built.snapshot
+                if snapshot is None or (with_outcomes and built.outcome_problems):
+                    continue
+                earlier = first_seen.get(snapshot.account_id)
+                if earlier is not None:
+                    problems.append(
+                        SourceProblem(
+                            account_id=snapshot.account_id,
+                            location=built.location,
+                            field="account_id",
+                            value=snapshot.account_id,
+                            message=f"duplicate account_id; the row at {earlier} is used",
+                        )
                     )
-                )
-                continue
-            first_seen[snapshot.account_id] = built.location
-            snapshots.append(snapshot)
-            if built.outcome is not None:
-                outcomes[snapshot.account_id] = built.outcome
+                    continue
+                first_seen[snapshot.account_id] = built.location
+                snapshots.append(snapshot)
+                if built.outcome is not None:
+                    outcomes[snapshot.account_id] = built.outcome
         result = SourceResult(snapshots=tuple(snapshots), problems=tuple(problems))
         return result, outcomes
 

@@ -326,3 +326,15 @@ def test_every_problem_in_both_files_is_reported_at_once(tmp_path: Path) -> None
     assert len(info.value.problems) == 2
     assert str(weights) in info.value.problems[0]
     assert str(thresholds) in info.value.problems[1]
+
+
+def test_a_denormal_weight_is_rejected(tmp_path: Path) -> None:
+    text = (
+        (ROOT / "weights.yaml")
+        .read_text(encoding="utf-8")
+        .replace("login_frequency: 10", "login_frequency: 5.0e-324", 1)
+    )
+    bad = tmp_path / "weights.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(csm_rules.ConfigError, match="0 or at least 1e-06: login_frequency"):
+        csm_rules.load_config(weights=bad)

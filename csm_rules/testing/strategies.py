@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingExtraError("hypothesis", "testing") from exc
 
 from csm_rules.config import Config, load_config
-from csm_rules.config_schema import ThresholdsFile, WeightsFile
+from csm_rules.config_schema import MIN_WEIGHT, ThresholdsFile, WeightsFile
 from csm_rules.snapshot import AccountSnapshot
 from csm_rules.vocabulary import (
     CATEGORICAL_FIELDS,
@@ -427,7 +427,9 @@ def _configs(
 
 
 def _weight_set(draw: st.DrawFn) -> dict[str, float]:
-    weight = st.one_of(st.just(0.0), st.integers(0, 100).map(float), st.floats(0, 100, allow_nan=False))
+    weight = st.one_of(
+        st.just(0.0), st.integers(0, 100).map(float), st.floats(MIN_WEIGHT, 100, allow_nan=False)
+    )
     drawn = {signal: draw(weight) for signal in SIGNALS}
     if sum(drawn.values()) <= 0:
         # Never all zero (the schema rejects it); keep one signal weighted.
