@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from csm_rules.engine import RULES_VERSION, evaluate, evaluate_many, iter_evaluate
 from csm_rules.errors import (
+    AccountNotFoundError,
     ConfigError,
     CsmRulesError,
     LLMCallsDisabledError,
     MissingExtraError,
     NarrationError,
+    NotionRequestError,
     SnapshotError,
     SourceError,
+    UnconfirmedWrite,
 )
 from csm_rules.sinks import (
     ChatMessage,
@@ -173,6 +176,7 @@ __all__ = [
     "QBR_SECTIONS",
     "RULES_VERSION",
     "SIGNALS",
+    "AccountNotFoundError",
     "AccountSnapshot",
     "AccountVerdict",
     "AdoptionScorecard",
@@ -223,6 +227,7 @@ __all__ = [
     "NarrationUsage",
     "Narrative",
     "Narrator",
+    "NotionRequestError",
     "OpportunityType",
     "Outcome",
     "Override",
@@ -246,6 +251,7 @@ __all__ = [
     "SourceResult",
     "TemplateNarrator",
     "TriggeredBy",
+    "UnconfirmedWrite",
     "UnderutilisedFeature",
     "UsagePoint",
     "ValueMetric",

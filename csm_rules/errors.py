@@ -8,6 +8,9 @@ already catch ``ValueError`` keep working::
     ├── SnapshotError(ValueError)        an AccountSnapshot failed validation (names account and field)
     ├── SourceError(ValueError)          a portfolio file or source could not be read
     ├── NarrationError(RuntimeError)     a narrator could not produce a text
+    ├── NotionRequestError(RuntimeError) a Notion request failed for good (permanent, or retries spent)
+    ├── UnconfirmedWrite(RuntimeError)   a Notion write may or may not have landed: re-read, then decide
+    ├── AccountNotFoundError(LookupError) no Notion page carries this account id
     ├── LLMCallsDisabledError(RuntimeError)  a real LLM call was attempted while ALLOW_LLM_CALLS is False
     └── MissingExtraError(ImportError)   an optional dependency is not installed (with the install hint)
 """
@@ -67,3 +70,36 @@ class MissingExtraError(CsmRulesError, ImportError):
         super().__init__(f'{package} is not installed: pip install "csm-rules[{extra}]"')
         self.package = package
         self.extra = extra
+
+
+class NotionRequestError(CsmRulesError, RuntimeError):
+    """A Notion request failed for good (a permanent error, or the retry budget is spent).
+
+    ``status`` is the HTTP status (None for timeouts and dropped connections), ``code`` Notion's error code.
+    The message never contains the token: it is built from the operation and Notion's error body only.
+    """
+
+    def __init__(
+        self, operation: str, message: str, *, status: int | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(f"Notion {operation} failed: {message}")
+        self.operation = operation
+        self.status = status
+        self.code = code
+
+
+class UnconfirmedWrite(CsmRulesError, RuntimeError):
+    """A non-idempotent write hit a transient failure: it may or may not have landed. Re-read, then decide."""
+
+    def __init__(self, operation: str, cause: str) -> None:
+        super().__init__(f"Notion {operation} outcome unknown: {cause}")
+        self.operation = operation
+        self.cause = cause
+
+
+class AccountNotFoundError(CsmRulesError, LookupError):
+    """No live page in the accounts database carries this account id."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(f"no page in the Notion accounts database has account id {account_id!r}")
+        self.account_id = account_id

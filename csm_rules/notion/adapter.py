@@ -19,7 +19,7 @@ import httpx
 import notion_client
 from notion_client.client import ClientOptions
 
-from csm_rules.errors import ConfigError, CsmRulesError, SnapshotError, SourceError
+from csm_rules.errors import AccountNotFoundError, ConfigError, SnapshotError, SourceError
 from csm_rules.notion.mapping import TARGET_KINDS, FieldMapping, NotionMapping, load_mapping
 from csm_rules.notion.properties import (
     Parsed,
@@ -49,14 +49,6 @@ ENV_VARS: dict[str, str] = {
     "CSM_NOTION_MAPPING": "path of a property mapping YAML (default: the one shipped)",
     "CSM_NOTION_BASE_URL": "API root, e.g. a FakeNotionServer's base_url (default: https://api.notion.com)",
 }
-
-
-class AccountNotFoundError(CsmRulesError, LookupError):
-    """No live page in the accounts database carries this account id."""
-
-    def __init__(self, account_id: str) -> None:
-        super().__init__(f"no page in the Notion accounts database has account id {account_id!r}")
-        self.account_id = account_id
 
 
 @dataclass(frozen=True)

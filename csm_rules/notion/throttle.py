@@ -33,7 +33,7 @@ from typing import TypeVar
 
 import httpx
 
-from csm_rules.errors import CsmRulesError
+from csm_rules.errors import NotionRequestError, UnconfirmedWrite
 
 __all__ = ["NotionRequestError", "RateLimiter", "RetryPolicy", "UnconfirmedWrite", "classify"]
 
@@ -42,31 +42,6 @@ T = TypeVar("T")
 
 #: Statuses worth another try: Notion's 5xx and the 529 its edge answers when overloaded.
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 529})
-
-
-class NotionRequestError(CsmRulesError, RuntimeError):
-    """A Notion request failed for good (a permanent error, or the retry budget is spent).
-
-    ``status`` is the HTTP status (None for timeouts and dropped connections), ``code`` Notion's error code.
-    The message never contains the token: it is built from the operation and Notion's error body only.
-    """
-
-    def __init__(
-        self, operation: str, message: str, *, status: int | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(f"Notion {operation} failed: {message}")
-        self.operation = operation
-        self.status = status
-        self.code = code
-
-
-class UnconfirmedWrite(CsmRulesError, RuntimeError):
-    """A non-idempotent write hit a transient failure: it may or may not have landed. Re-read, then decide."""
-
-    def __init__(self, operation: str, cause: str) -> None:
-        super().__init__(f"Notion {operation} outcome unknown: {cause}")
-        self.operation = operation
-        self.cause = cause
 
 
 class RateLimiter:
