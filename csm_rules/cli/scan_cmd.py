@@ -129,6 +129,12 @@ class ScanSetup:
             on_account=on_account,
         )
 
+    def close(self) -> None:
+        """Release the source's connections (the Notion client); a file source has none."""
+        close = getattr(self.source, "close", None)
+        if callable(close):
+            close()
+
 
 def prepare(args: argparse.Namespace) -> ScanSetup:
     """Source, sinks and narrator from the options: Notion when configured, else a portfolio file."""
@@ -171,7 +177,12 @@ def run(args: argparse.Namespace) -> int:
             if done == total:
                 sys.stderr.write("\n")
 
-    report = setup.run(args.as_of or date.today(), steps=steps, dry_run=args.dry_run, on_account=on_account)
+    try:
+        report = setup.run(
+            args.as_of or date.today(), steps=steps, dry_run=args.dry_run, on_account=on_account
+        )
+    finally:
+        setup.close()
     if args.format == "json":
         print_json(
             {

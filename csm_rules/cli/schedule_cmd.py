@@ -42,4 +42,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         scheduler.shutdown(wait=False)
         return 0
+    finally:
+        setup.close()
     return 0 if started else 2

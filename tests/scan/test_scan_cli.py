@@ -52,3 +52,46 @@ def test_scan_that_cannot_run_exits_non_zero(tmp_path: Path, capsys: pytest.Capt
     with pytest.raises(SystemExit) as usage:
         main(["scan", "--as-of", "yesterday"])
     assert usage.value.code == 2
+
+
+def test_scan_reads_and_writes_notion_when_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from csm_rules.testing import FakeNotionServer, seed_csm_workspace
+
+    for name in ("NOTION_TOKEN", "CSM_NOTION_ACCOUNTS_DB", "CSM_NOTION_QBR_DB", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with FakeNotionServer() as server:
+        workspace = seed_csm_workspace(server, accounts=2, seed=11)
+        settings = tmp_path / "notion.yaml"
+        settings.write_text(
+            f"NOTION_TOKEN: {server.token}\n"
+            f"CSM_NOTION_ACCOUNTS_DB: {workspace.accounts.database_id}\n"
+            f"CSM_NOTION_QBR_DB: {workspace.qbr.database_id}\n"
+            f"CSM_NOTION_BASE_URL: {server.base_url}\n",
+            encoding="utf-8",
+        )
+        out = tmp_path / "out"
+        code = main(
+            [
+                "scan",
+                "--notion-config",
+                str(settings),
+                "-o",
+                str(out),
+                "--as-of",
+                "2026-11-24",
+                "--format",
+                "json",
+            ]
+        )
+        assert code == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["source"] == "Notion"
+        assert report["accounts_scored"] == 2
+        assert report["qbrs"]["written"] == 2
+        assert not report["failures"]
+        methods = [(r.method, r.path) for r in server.requests]
+        assert any(m == "PATCH" and p.startswith("/v1/pages/") for m, p in methods)
+        assert sum(1 for m, p in methods if m == "POST" and p == "/v1/pages") == 2
+    assert server.token not in json.dumps(report)
