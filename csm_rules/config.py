@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -111,7 +112,6 @@ def _parse(path: Path, model: type[_M], problems: list[str]) -> _M | None:
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            line, column = _position(root, loc)
             dotted = ".".join(str(p) for p in loc) or "(top level)"
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
@@ -119,13 +119,27 @@ def _parse(path: Path, model: type[_M], problems: list[str]) -> _M | None:
                 message = f"unknown key {key!r}{did_you_mean(key, KNOWN_KEYS)}"
             elif err["type"] == "missing":
                 message = "required key is missing"
-            problems.append(f"{path}:{line}:{column}: {dotted}: {message}")
+            # A validator over a whole section lists its problems joined by "; ", each quoting the key
+            # it is about: report each one at that key's own line.
+            for part in message.split("; ") if err["type"] == "value_error" else [message]:
+                quoted = _QUOTED.search(part)
+                line, column = _position(root, loc, key=quoted.group(1) if quoted else None)
+                problems.append(f"{path}:{line}:{column}: {dotted}: {part}")
         return None
 
 
-def _position(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, int]:
-    """Line and column (1-based) of the deepest YAML node that ``loc`` reaches."""
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def _position(
+    node: yaml.Node | None, loc: tuple[int | str, ...], *, key: str | None = None
+) -> tuple[int, int]:
+    """Line and column (1-based) of the deepest YAML node that ``loc`` reaches.
+
+    With ``key``, the first mapping key of that name below the reached node is preferred.
+    """
     best = node
+    section: yaml.Node | None = node  # the value reached, where a named key is searched for
     last = len(loc) - 1
     for depth, part in enumerate(loc):
         child: yaml.Node | None = None
@@ -135,6 +149,7 @@ def _position(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, 
                     # At the end of the path point at the key itself (an unknown key has no useful value).
                     # Compare positions, not names: `usage_trend.components.usage_trend` repeats a name.
                     child = value_node if depth != last else key_node
+                    section = value_node
                     break
         elif isinstance(best, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(best.value):
             child = best.value[part]
@@ -143,7 +158,27 @@ def _position(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int, 
         best = child
     if best is None:
         return 1, 1
+    if key is not None and section is not None:
+        found = _find_key(section, key)
+        if found is not None:
+            best = found
     return best.start_mark.line + 1, best.start_mark.column + 1
+
+
+def _find_key(node: yaml.Node, key: str) -> yaml.Node | None:
+    """The first mapping key node named ``key`` in ``node``'s subtree (breadth first)."""
+    queue = [node]
+    while queue:
+        current = queue.pop(0)
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                if key_node.value == key:
+                    found: yaml.Node = key_node
+                    return found
+                queue.append(value_node)
+        elif isinstance(current, yaml.SequenceNode):
+            queue.extend(current.value)
+    return None
 
 
 def _fingerprint(weights: WeightsFile, thresholds: ThresholdsFile) -> str:

@@ -275,7 +275,7 @@ class Bands(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Bands:
         if not self.AMBER < self.GREEN:
-            raise ValueError(f"bands overlap: AMBER ({self.AMBER}) must be below GREEN ({self.GREEN})")
+            raise ValueError(f"bands overlap: 'AMBER' ({self.AMBER}) must be below 'GREEN' ({self.GREEN})")
         return self
 
 
@@ -437,8 +437,8 @@ class ThresholdsFile(BaseModel):
             for field, component in curve.components.items():
                 if field not in allowed:
                     problems.append(
-                        f"{signal}: {field!r} cannot feed this signal{did_you_mean(field, allowed)};"
-                        f" allowed: {list(allowed)}"
+                        f"{signal}: {field!r} cannot feed this signal{did_you_mean(field, allowed)}"
+                        f" (allowed: {', '.join(allowed)})"
                     )
                     continue
                 categories = CATEGORICAL_FIELDS.get(field)
