@@ -339,3 +339,14 @@ def test_a_denormal_weight_is_rejected(tmp_path: Path) -> None:
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(csm_rules.ConfigError, match="0 or at least 1e-06: login_frequency"):
         csm_rules.load_config(weights=bad)
+
+
+def test_a_misspelt_component_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    text = THRESHOLDS.replace("      login_frequency_days:", "      login_frequency_dayz:", 1)
+    bad = tmp_path / "thresholds.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(csm_rules.ConfigError) as caught:
+        csm_rules.load_config(thresholds=bad)
+    line = line_of(text, "      login_frequency_dayz:")
+    assert f"{bad}:{line}:7: signals: login_frequency: 'login_frequency_dayz'" in str(caught.value)
+    assert "did you mean 'login_frequency_days'" in str(caught.value)
