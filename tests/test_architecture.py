@@ -130,13 +130,8 @@ def test_rule_modules_never_read_the_clock_or_open_files(path: Path) -> None:
     assert not bad, bad
 
 
-def test_import_csm_rules_imports_no_optional_dependency() -> None:
-    code = (
-        "import sys, csm_rules\n"
-        f"loaded = sorted(m for m in {OPTIONAL!r} if m in sys.modules)\n"
-        "extras = sorted(m for m in sys.modules if m.startswith('csm_rules.testing.'))\n"
-        "print(loaded, extras)\n"
-    )
+def _run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter on this source tree; fail with its stderr if it fails."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -148,6 +143,17 @@ def test_import_csm_rules_imports_no_optional_dependency() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_import_csm_rules_imports_no_optional_dependency() -> None:
+    code = (
+        "import sys, csm_rules\n"
+        f"loaded = sorted(m for m in {OPTIONAL!r} if m in sys.modules)\n"
+        "extras = sorted(m for m in sys.modules if m.startswith('csm_rules.testing.'))\n"
+        "print(loaded, extras)\n"
+    )
+    result = _run_python(code)
     assert result.stdout.strip() == "[] []"
 
 
@@ -198,15 +204,5 @@ def test_strategies_without_hypothesis_give_the_install_hint() -> None:
         "except MissingExtraError as exc:\n"
         "    print(exc)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
+    result = _run_python(code)
     assert result.stdout.strip() == 'hypothesis is not installed: pip install "csm-rules[testing]"'
