@@ -24,14 +24,13 @@ import array
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from csm_rules.analytics._numpy import has_numpy, require_numpy
 from csm_rules.config import Config, load_config
 from csm_rules.config_schema import Condition, ThresholdsFile, WeightsFile
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
-from csm_rules.rules.health import snapshot_facts
+from csm_rules.rules.health import best_recent_score, signal_subscores, snapshot_facts
 from csm_rules.snapshot import AccountSnapshot
 from csm_rules.vocabulary import CHURN_ORDER, SIGNALS, Band, ChurnLevel
 
@@ -173,30 +172,15 @@ class SubscoreMatrix:
             segments.append(segment)
             segment_code.append(segment_index.setdefault(segment, len(segment_index)))
             as_of = snapshot.as_of
-            observed = snapshot.observed_at
-            fields = snapshot.__dict__
+            scored, _, stale_signals = signal_subscores(snapshot, rules)
+            row = [nan] * len(rules.signals)
             present = stale = 0
-            stale_signals: list[str] = []
-            for bit, spec in enumerate(rules.signals):
-                if observed and spec.max_age_days is not None:
-                    seen = observed.get(spec.signal)
-                    if seen is not None and (as_of - seen).days > spec.max_age_days:
-                        stale |= 1 << bit
-                        stale_signals.append(spec.signal)
-                        subscores.append(nan)
-                        continue
-                total = 0.0
-                parts = 0.0
-                for name, curve, component_weight in spec.components:
-                    value = fields[name]
-                    if value is not None:
-                        total += curve(value) * component_weight
-                        parts += component_weight
-                if parts == 0.0:
-                    subscores.append(nan)
-                else:
-                    present |= 1 << bit
-                    subscores.append(total / parts)
+            for index, _, _, subscore in scored:
+                row[index] = subscore
+                present |= 1 << index
+            for signal in stale_signals:
+                stale |= 1 << SIGNALS.index(signal)
+            subscores.extend(row)
             present_bits.append(present)
             stale_bits.append(stale)
             manual = snapshot.override
@@ -204,7 +188,8 @@ class SubscoreMatrix:
             override.append(_BAND_CODE[manual.band] if honoured and manual is not None else -1)
             days = None if "renewal_proximity" in stale_signals else snapshot.days_to_renewal
             renewal_window.append(days is not None and 0 <= days <= window)
-            recent_best.append(_recent_best(snapshot))
+            best = best_recent_score(snapshot)
+            recent_best.append(math.nan if best is None else best)
             if static:
                 facts = snapshot_facts(snapshot, config.compiled, stale_signals)
                 for column, test in zip(static, plan.static, strict=True):
@@ -290,14 +275,6 @@ class SubscoreMatrix:
             cache["recent_best"] = np.frombuffer(self._recent_best, dtype=np.float64)
             cache["static"] = tuple(np.frombuffer(c, dtype=np.int8).astype(bool) for c in self._static)
         return cache
-
-
-def _recent_best(snapshot: AccountSnapshot) -> float:
-    """The best history score of the 30 days before ``as_of`` (NaN if none), as the health rule reads it."""
-    as_of = snapshot.as_of
-    window_start = as_of - timedelta(days=30)
-    recent = [p.score for p in snapshot.health_history if window_start <= p.date < as_of]
-    return max(recent) if recent else math.nan
 
 
 def row_weights(matrix: SubscoreMatrix, weights: WeightsLike | None = None) -> list[tuple[float, ...]]:

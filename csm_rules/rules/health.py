@@ -11,7 +11,7 @@ from csm_rules.snapshot import AccountSnapshot
 from csm_rules.verdict import CapApplied, Contribution, HealthResult, Mover, OverrideApplied
 from csm_rules.vocabulary import Band
 
-__all__ = ["score_health", "snapshot_facts"]
+__all__ = ["best_recent_score", "score_health", "signal_subscores", "snapshot_facts"]
 
 _MAX_MOVERS = 3
 
@@ -32,46 +32,8 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     if weights is None:
         weights = rules.default_weights
     as_of = snapshot.as_of
-    observed = snapshot.observed_at
-    fields = snapshot.__dict__  # pydantic keeps field values here; a dict lookup beats getattr
-
-    present: list[tuple[str, dict[str, Any], float, float]] = []
-    missing: list[str] = []
-    stale: list[str] = []
-    too_old: set[str] = set()
-    if observed:
-        today = as_of.toordinal()
-        max_ages = rules.max_age_days
-        too_old = {
-            signal
-            for signal, seen in observed.items()
-            if signal in max_ages and today - seen.toordinal() > max_ages[signal]
-        }
-    for spec, weight in zip(rules.signals, weights, strict=True):
-        if too_old and spec.signal in too_old:
-            stale.append(spec.signal)
-            continue
-        if spec.single is not None:  # one component: the common case, without the averaging loop
-            field, curve = spec.single
-            value = fields[field]
-            if value is None:
-                missing.append(spec.signal)
-            else:
-                present.append((spec.signal, {field: value}, curve(value), weight))
-            continue
-        total = 0.0
-        parts = 0.0
-        values: dict[str, Any] = {}
-        for field, curve, component_weight in spec.components:
-            value = fields[field]
-            if value is not None:
-                values[field] = value
-                total += curve(value) * component_weight
-                parts += component_weight
-        if parts == 0.0:
-            missing.append(spec.signal)
-        else:
-            present.append((spec.signal, values, total / parts, weight))
+    scored, missing, stale = signal_subscores(snapshot, rules)
+    present = [(signal, values, subscore, weights[index]) for index, signal, values, subscore in scored]
 
     present_weight = sum([item[3] for item in present])
     coverage = present_weight / rules.total_weight[weight_set]
@@ -141,6 +103,78 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     return health, facts
 
 
+def signal_subscores(
+    snapshot: AccountSnapshot, rules: CompiledRules
+) -> tuple[list[tuple[int, str, dict[str, Any], float]], list[str], list[str]]:
+    """Each present, fresh signal's (index in SIGNALS, id, input values seen, sub-score), then the
+    missing and the stale signal ids — the part of the health rule the batch path shares.
+
+    A signal is stale when ``observed_at[signal]`` is older than its ``max_age_days``; its sub-score
+    is the weighted mean of its components whose input is present.
+    """
+    fields = snapshot.__dict__  # pydantic keeps field values here; a dict lookup beats getattr
+    observed = snapshot.observed_at
+    too_old: set[str] = set()
+    if observed:
+        today = snapshot.as_of.toordinal()
+        max_ages = rules.max_age_days
+        too_old = {
+            signal
+            for signal, seen in observed.items()
+            if signal in max_ages and today - seen.toordinal() > max_ages[signal]
+        }
+    scored: list[tuple[int, str, dict[str, Any], float]] = []
+    missing: list[str] = []
+    stale: list[str] = []
+    for index, spec in enumerate(rules.signals):
+        if too_old and spec.signal in too_old:
+            stale.append(spec.signal)
+            continue
+        if spec.single is not None:  # one component: the common case, without the averaging loop
+            field, curve = spec.single
+            value = fields[field]
+            if value is None:
+                missing.append(spec.signal)
+            else:
+                scored.append((index, spec.signal, {field: value}, curve(value)))
+            continue
+        total = 0.0
+        parts = 0.0
+        values: dict[str, Any] = {}
+        for field, curve, component_weight in spec.components:
+            value = fields[field]
+            if value is not None:
+                values[field] = value
+                total += curve(value) * component_weight
+                parts += component_weight
+        if parts == 0.0:
+            missing.append(spec.signal)
+        else:
+            scored.append((index, spec.signal, values, total / parts))
+    return scored, missing, stale
+
+
+def best_recent_score(snapshot: AccountSnapshot, end: int | None = None) -> float | None:
+    """The best history score of the 30 days before ``as_of`` (None if there is none).
+
+    ``end`` is the number of history points dated before ``as_of``, when the caller knows it.
+    """
+    history = snapshot.health_history
+    as_of = snapshot.as_of
+    if end is None:
+        end = len(history)
+        while end and history[end - 1].date >= as_of:
+            end -= 1
+    window_start = as_of - timedelta(days=30)
+    best: float | None = None
+    index = end - 1
+    while index >= 0 and history[index].date >= window_start:
+        point = history[index].score
+        best = point if best is None or point > best else best
+        index -= 1
+    return best
+
+
 def snapshot_facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: Sequence[str]) -> dict[str, Any]:
     """The snapshot values conditions read; a stale signal's fields are hidden (they never match).
 
@@ -205,12 +239,6 @@ def _history(
         moved = [m for m in moved if m[0] != 0]
         moved.sort(key=lambda m: (-abs(m[0]), m[1]))
         movers = tuple(Mover(signal, was, now, effect) for effect, signal, was, now in moved[:_MAX_MOVERS])
-    window_start = as_of - timedelta(days=30)
-    best: float | None = None
-    index = end - 1
-    while index >= 0 and history[index].date >= window_start:
-        point = history[index].score
-        best = point if best is None or point > best else best
-        index -= 1
+    best = best_recent_score(snapshot, end)
     drop = round(best - score, 1) if best is not None else None
     return previous.score, delta, movers, drop
