@@ -104,7 +104,7 @@ class CSMAgent:
             narrator=self.narrator,
             sinks=Sinks(health=self.adapter, events=self.events, drafts=self.gmail, chat=self.chat),
             dispatcher=self.sales,
-            qbr_writer=_NotionQBRs(self.adapter),
+            qbr_writer=self.adapter,
             qbr_store=CompletedQBRStore(self.state_dir / "completed_qbrs.jsonl"),
             steps=set(steps),
         )
@@ -120,14 +120,6 @@ class CSMAgent:
             qbr_check=lambda as_of: self.run(as_of, steps=("qbrs",)),
             timezone=timezone,
         )
-
-
-class _NotionQBRs:
-    def __init__(self, adapter: NotionCSMAdapter) -> None:
-        self.adapter = adapter
-
-    def write_qbr(self, document: Any) -> object:
-        return self.adapter.create_qbr(document)
 
 
 def build_agent(

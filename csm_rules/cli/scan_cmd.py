@@ -15,7 +15,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -81,16 +80,6 @@ def build_narrator() -> tuple[Narrator, str]:
         return template, "template"
 
 
-class _NotionQBRs:
-    """Adapts the Notion adapter's ``create_qbr`` to the scan's QBR writer protocol."""
-
-    def __init__(self, adapter: Any) -> None:
-        self._adapter = adapter
-
-    def write_qbr(self, document: Any) -> object:
-        return self._adapter.create_qbr(document)
-
-
 @dataclass(frozen=True)
 class ScanSetup:
     """Everything a scan needs, built once from the command line (also used by ``csm-rules schedule``)."""
@@ -152,7 +141,7 @@ def prepare(args: argparse.Namespace) -> ScanSetup:
         source = adapter
         sinks = Sinks(health=adapter, events=local.events, drafts=local.drafts, chat=local.chat)
         if settings.get("CSM_NOTION_QBR_DB"):
-            qbr_writer = _NotionQBRs(adapter)
+            qbr_writer = adapter
         where = "Notion"
     else:
         path = args.portfolio or sample_portfolio_path()

@@ -373,6 +373,10 @@ class NotionCSMAdapter:
 
     # -- QBR pages -------------------------------------------------------------------------------
 
+    def write_qbr(self, document: NotionQBRDocument) -> QBRPage:
+        """The scan's QBR writer protocol: :meth:`create_qbr` (idempotent by the document's key)."""
+        return self.create_qbr(document)
+
     def create_qbr(self, document: NotionQBRDocument) -> QBRPage:
         """Create the QBR page for ``document`` once; return the existing page, or finish a half-written one.
 
