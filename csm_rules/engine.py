@@ -32,12 +32,11 @@ def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> Account
     rules = config.compiled
     health, facts = score_health(snapshot, rules)
     churn = assess_churn(snapshot, health, facts, rules)
-    alerts = rules.source.alerts
-    reasons: list[str] = []
-    if health.band in alerts.bands:
-        reasons.append(f"health band {health.band.value}")
-    if churn.level in alerts.churn_levels:
-        reasons.append(f"churn risk {churn.level.value}")
+    reasons: tuple[str, ...] = ()
+    if health.band in rules.alert_bands:
+        reasons = (f"health band {health.band.value}",)
+    if churn.level in rules.alert_levels:
+        reasons += (f"churn risk {churn.level.value}",)
     return AccountVerdict(
         account_id=snapshot.account_id,
         account_name=snapshot.name,
@@ -50,7 +49,7 @@ def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> Account
         adoption=adoption_scorecard(snapshot, rules),
         qbr_due=qbr_due(snapshot, rules),
         should_alert=bool(reasons),
-        alert_reasons=tuple(reasons),
+        alert_reasons=reasons,
         config_fingerprint=config.fingerprint,
         rules_version=RULES_VERSION,
     )

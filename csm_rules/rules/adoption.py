@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from csm_rules.rules.compiled import CompiledRules
 from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AdoptionScorecard, FeatureAdoption, UnderutilisedFeature
+from csm_rules.verdict import AdoptionScorecard, FeatureAdoption, UnderutilisedFeature, build_record
 
 __all__ = ["adoption_scorecard"]
 
@@ -30,7 +30,7 @@ def adoption_scorecard(snapshot: AccountSnapshot, rules: CompiledRules) -> Adopt
     for name, label, benchmark, recommendation in rules.adoption_catalog:
         rate = rates.get(name)
         if rate is None:
-            rows.append(FeatureAdoption(name, label, None, benchmark, None, "not_reported"))
+            rows.append(build_record(FeatureAdoption, (name, label, None, benchmark, None, "not_reported")))
             continue
         ratio = round(rate / benchmark, 4) if benchmark > 0 else None
         if rate < used_min:
@@ -41,12 +41,12 @@ def adoption_scorecard(snapshot: AccountSnapshot, rules: CompiledRules) -> Adopt
             status = "near"
         else:
             status = "below"
-        rows.append(FeatureAdoption(name, label, rate, benchmark, ratio, status))
+        rows.append(build_record(FeatureAdoption, (name, label, rate, benchmark, ratio, status)))
         if rate < low_ratio * benchmark:
             underutilised.append(UnderutilisedFeature(name, label, rate, benchmark, recommendation))
     for name, rate in rates.items():
-        if name not in config.features:
+        if name not in rules.adoption_features:
             status = "unused" if rate < used_min else "no_benchmark"
             rows.append(FeatureAdoption(name, name.replace("_", " ").capitalize(), rate, None, None, status))
-    used = tuple(name for name, rate in rates.items() if rate >= used_min)
+    used = tuple([name for name, rate in rates.items() if rate >= used_min])
     return AdoptionScorecard(True, snapshot.feature_adoption_rate, used, tuple(rows), tuple(underutilised))

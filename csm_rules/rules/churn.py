@@ -12,6 +12,9 @@ from csm_rules.vocabulary import CHURN_ORDER, Band, ChurnLevel, TriggeredBy
 __all__ = ["assess_churn", "churn_level"]
 
 
+_ONE_STEP_UP = {level: CHURN_ORDER[min(i + 1, len(CHURN_ORDER) - 1)] for i, level in enumerate(CHURN_ORDER)}
+
+
 def churn_level(band: Band, contract: bool, behavioral: bool) -> ChurnLevel:
     """The level matrix.
 
@@ -40,12 +43,11 @@ def assess_churn(
 
     Example: RED, renewal in 30 days, usage declining with logins every 90 days → both → critical.
     """
-    config = rules.source.churn
     band = health.band
     triggers: list[ChurnTrigger] = []
     days = None if "renewal_proximity" in health.stale else snapshot.days_to_renewal
-    window = config.contract_window_days
-    contract = band in config.contract_bands and days is not None and 0 <= days <= window
+    window = rules.contract_window_days
+    contract = band in rules.contract_bands and days is not None and 0 <= days <= window
     if contract:
         triggers.append(
             ChurnTrigger(
@@ -53,7 +55,7 @@ def assess_churn(
                 "contract_window",
                 f"Health is {band.value} and the renewal is within {window} days",
                 (
-                    MatchedCondition("health_band", "in", [b.value for b in config.contract_bands], band),
+                    MatchedCondition("health_band", "in", list(rules.contract_band_values), band),
                     MatchedCondition("days_to_renewal", "le", window, days),
                 ),
             )
@@ -72,7 +74,7 @@ def assess_churn(
             triggers.append(
                 ChurnTrigger("tam_escalation", rules.escalation.id, rules.escalation.description, evidence)
             )
-            raised = CHURN_ORDER[min(CHURN_ORDER.index(level) + 1, len(CHURN_ORDER) - 1)]
+            raised = _ONE_STEP_UP[level]
             escalated = raised is not level
             level = raised
     if contract and behavioral:

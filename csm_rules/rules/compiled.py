@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING
 
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.curves import Curve, compile_component
-from csm_rules.vocabulary import SIGNAL_INPUTS, SIGNALS, Band
+from csm_rules.vocabulary import SIGNAL_INPUTS, SIGNALS, Band, ChurnLevel, Confidence
 
 if TYPE_CHECKING:
     from csm_rules.config_schema import Condition, ThresholdsFile, WeightsFile
 
-__all__ = ["CompiledRule", "CompiledRules", "CompiledSignal", "compile_rules"]
+__all__ = ["CatalogOffer", "CompiledRule", "CompiledRules", "CompiledSignal", "compile_rules"]
+
+SignalPlan = tuple[int, str, str, Curve | None, tuple[tuple[str, Curve, float], ...]]
+"""One signal as the hot loop reads it: (index in SIGNALS, id, first field, its curve when the signal
+has a single component else None, components)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +40,28 @@ class CompiledRule:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogOffer:
+    """A module or integration from the expansion catalog, with its condition compiled."""
+
+    key: str
+    name: str
+    test: CompiledCondition
+    arr_impact: float
+    """``list_price`` (modules) or ``uplift_arr`` (integrations), as a float."""
+    confidence: Confidence
+    detail: str
+    """The name of the ``details`` entry that repeats the ARR: ``list_price`` or ``uplift_arr``."""
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRules:
     """Everything ``evaluate`` needs, precomputed from a validated config."""
 
     source: ThresholdsFile
     fingerprint: str
     signals: tuple[CompiledSignal, ...]
+    signal_plan: tuple[SignalPlan, ...]
+    """``signals`` as plain tuples, in SIGNALS order, for the per-account loop."""
     default_weights: tuple[float, ...]
     segment_weights: dict[str, tuple[float, ...]]
     total_weight: dict[str, float]
@@ -52,14 +72,23 @@ class CompiledRules:
     escalation: CompiledRule | None
     modules: tuple[CompiledRule, ...]
     integrations: tuple[CompiledRule, ...]
-    snapshot_facts: tuple[str, ...]
-    """Snapshot fields that some condition reads (computed facts are added by the engine)."""
+    module_offers: tuple[CatalogOffer, ...]
+    integration_offers: tuple[CatalogOffer, ...]
+    contract_bands: frozenset[Band]
+    contract_window_days: int
+    contract_band_values: tuple[str, ...]
+    """``churn.contract_bands`` as strings, in config order (the evidence shows them)."""
+    alert_bands: frozenset[Band]
+    alert_levels: frozenset[ChurnLevel]
+    expansion_exclude_bands: frozenset[Band]
     stale_fields: dict[str, tuple[str, ...]]
     """Per signal, the snapshot fields hidden from conditions when the signal is stale."""
     max_age_days: dict[str, int]
     """Signals that can go stale, and after how many days."""
     adoption_catalog: tuple[tuple[str, str, float, str], ...]
     """(feature, label, benchmark, recommendation) per catalog feature, in config order."""
+    adoption_features: frozenset[str]
+    """The catalog's feature names."""
 
     def band_for(self, score: float) -> Band:
         """The band of a (rounded) score: lower edges inclusive."""
@@ -76,8 +105,6 @@ def _rule(rule_id: str, description: str, condition: Condition) -> CompiledRule:
 
 def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint: str) -> CompiledRules:
     """Compile validated config models into :class:`CompiledRules`."""
-    from csm_rules.config_schema import COMPUTED_FACTS
-
     signals = []
     for signal in SIGNALS:
         curve = thresholds.signals[signal]
@@ -90,20 +117,23 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
     default = tuple(weights.weights[s] for s in SIGNALS)
     segments = {name: tuple(ws[s] for s in SIGNALS) for name, ws in weights.segments.items()}
     totals = {"default": sum(default), **{name: sum(ws) for name, ws in segments.items()}}
-    conditions: list[Condition] = [cap.when for cap in thresholds.caps]
-    conditions += [rule.when for rule in thresholds.churn.behavioral]
-    if thresholds.churn.escalation is not None:
-        conditions.append(thresholds.churn.escalation.when)
-    conditions += [m.when for m in thresholds.expansion.modules]
-    conditions += [i.when for i in thresholds.expansion.integrations]
-    facts: set[str] = set()
-    for condition in conditions:
-        facts |= condition.facts()
     escalation = thresholds.churn.escalation
+    modules = tuple(_rule(m.id, m.name, m.when) for m in thresholds.expansion.modules)
+    integrations = tuple(_rule(i.id, i.name, i.when) for i in thresholds.expansion.integrations)
     return CompiledRules(
         source=thresholds,
         fingerprint=fingerprint,
         signals=tuple(signals),
+        signal_plan=tuple(
+            (
+                index,
+                spec.signal,
+                spec.components[0][0],
+                spec.single[1] if spec.single else None,
+                spec.components,
+            )
+            for index, spec in enumerate(signals)
+        ),
         default_weights=default,
         segment_weights=segments,
         total_weight=totals,
@@ -116,11 +146,25 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
         escalation=None
         if escalation is None
         else _rule(escalation.id, escalation.description, escalation.when),
-        modules=tuple(_rule(m.id, m.name, m.when) for m in thresholds.expansion.modules),
-        integrations=tuple(_rule(i.id, i.name, i.when) for i in thresholds.expansion.integrations),
-        snapshot_facts=tuple(sorted(facts - COMPUTED_FACTS)),
+        modules=modules,
+        integrations=integrations,
+        module_offers=tuple(
+            CatalogOffer(m.id, m.name, rule.test, float(m.list_price), m.confidence, "list_price")
+            for m, rule in zip(thresholds.expansion.modules, modules, strict=True)
+        ),
+        integration_offers=tuple(
+            CatalogOffer(i.id, i.name, rule.test, float(i.uplift_arr), i.confidence, "uplift_arr")
+            for i, rule in zip(thresholds.expansion.integrations, integrations, strict=True)
+        ),
+        contract_bands=frozenset(thresholds.churn.contract_bands),
+        contract_window_days=thresholds.churn.contract_window_days,
+        contract_band_values=tuple(band.value for band in thresholds.churn.contract_bands),
+        alert_bands=frozenset(thresholds.alerts.bands),
+        alert_levels=frozenset(thresholds.alerts.churn_levels),
+        expansion_exclude_bands=frozenset(thresholds.expansion.exclude_bands),
         stale_fields={s: SIGNAL_INPUTS[s] for s in SIGNALS},
         max_age_days={s.signal: s.max_age_days for s in signals if s.max_age_days is not None},
+        adoption_features=frozenset(thresholds.adoption.features),
         adoption_catalog=tuple(
             (name, bench.label, bench.benchmark, bench.recommendation)
             for name, bench in thresholds.adoption.features.items()

@@ -25,45 +25,32 @@ def find_expansions(
 
     Example: 95 of 100 seats used at $400 a seat → 19 seats, $7,600 ARR, medium confidence.
     """
-    config = rules.source.expansion
-    if health.band in config.exclude_bands:
+    if health.band in rules.expansion_exclude_bands:
         return ()
     found: list[ExpansionOpportunity] = []
     seats = _seats(snapshot, health, rules)
     if seats is not None:
         found.append(seats)
-    for rule, module in zip(rules.modules, config.modules, strict=True):
-        if module.id in snapshot.modules_owned:
-            continue
-        evidence = rule.test(facts)
-        if evidence is not None:
-            found.append(
-                ExpansionOpportunity(
-                    OpportunityType.MODULE,
-                    module.id,
-                    module.name,
-                    evidence,
-                    float(module.list_price),
-                    module.confidence,
-                    {"list_price": float(module.list_price)},
+    for kind, offers, owned in (
+        (OpportunityType.MODULE, rules.module_offers, snapshot.modules_owned),
+        (OpportunityType.INTEGRATION, rules.integration_offers, snapshot.integrations_connected),
+    ):
+        for offer in offers:
+            if offer.key in owned:
+                continue
+            evidence = offer.test(facts)
+            if evidence is not None:
+                found.append(
+                    ExpansionOpportunity(
+                        kind,
+                        offer.key,
+                        offer.name,
+                        evidence,
+                        offer.arr_impact,
+                        offer.confidence,
+                        {offer.detail: offer.arr_impact},
+                    )
                 )
-            )
-    for rule, integration in zip(rules.integrations, config.integrations, strict=True):
-        if integration.id in snapshot.integrations_connected:
-            continue
-        evidence = rule.test(facts)
-        if evidence is not None:
-            found.append(
-                ExpansionOpportunity(
-                    OpportunityType.INTEGRATION,
-                    integration.id,
-                    integration.name,
-                    evidence,
-                    float(integration.uplift_arr),
-                    integration.confidence,
-                    {"uplift_arr": float(integration.uplift_arr)},
-                )
-            )
     return tuple(found)
 
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from csm_rules.rules.compiled import CompiledRules
 from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import CapApplied, Contribution, HealthResult, Mover, OverrideApplied
+from csm_rules.verdict import CapApplied, Contribution, HealthResult, Mover, OverrideApplied, build_record
 from csm_rules.vocabulary import Band
 
 __all__ = ["best_recent_score", "score_health", "signal_subscores", "snapshot_facts"]
 
 _MAX_MOVERS = 3
+_THIRTY_DAYS = timedelta(days=30)
 
 
 def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[HealthResult, dict[str, Any]]:
@@ -33,24 +34,33 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
         weights = rules.default_weights
     as_of = snapshot.as_of
     scored, missing, stale = signal_subscores(snapshot, rules)
-    present = [(signal, values, subscore, weights[index]) for index, signal, values, subscore in scored]
 
-    present_weight = sum([item[3] for item in present])
+    present_weight = sum([weights[index] for index, _, _, _ in scored])
     coverage = present_weight / rules.total_weight[weight_set]
     if present_weight > 0:
         contributions = tuple(
             [
-                Contribution(
-                    signal, values, subscore, weight / present_weight, subscore * weight / present_weight
+                build_record(
+                    Contribution,
+                    (
+                        signal,
+                        values,
+                        subscore,
+                        weights[index] / present_weight,
+                        subscore * weights[index] / present_weight,
+                    ),
                 )
-                for signal, values, subscore, weight in present
+                for index, signal, values, subscore in scored
             ]
         )
-        pre_cap = sum([c.points for c in contributions])
+        pre_cap = sum([c[4] for c in contributions])  # c[4] is Contribution.points
     else:
         # Only zero-weight signals (or none): they stay visible but cannot move the score.
         contributions = tuple(
-            [Contribution(signal, values, subscore, 0.0, 0.0) for signal, values, subscore, _ in present]
+            [
+                build_record(Contribution, (signal, values, subscore, 0.0, 0.0))
+                for _, signal, values, subscore in scored
+            ]
         )
         pre_cap = rules.source.missing_data.no_data_score
 
@@ -113,7 +123,7 @@ def signal_subscores(
     is the weighted mean of its components whose input is present.
     """
     fields = snapshot.__dict__  # pydantic keeps field values here; a dict lookup beats getattr
-    observed = snapshot.observed_at
+    observed = fields["observed_at"]
     too_old: set[str] = set()
     if observed:
         today = snapshot.as_of.toordinal()
@@ -126,31 +136,29 @@ def signal_subscores(
     scored: list[tuple[int, str, dict[str, Any], float]] = []
     missing: list[str] = []
     stale: list[str] = []
-    for index, spec in enumerate(rules.signals):
-        if too_old and spec.signal in too_old:
-            stale.append(spec.signal)
-            continue
-        if spec.single is not None:  # one component: the common case, without the averaging loop
-            field, curve = spec.single
+    for index, signal, field, curve, components in rules.signal_plan:
+        if too_old and signal in too_old:
+            stale.append(signal)
+        elif curve is not None:  # one component: the common case, without the averaging loop
             value = fields[field]
             if value is None:
-                missing.append(spec.signal)
+                missing.append(signal)
             else:
-                scored.append((index, spec.signal, {field: value}, curve(value)))
-            continue
-        total = 0.0
-        parts = 0.0
-        values: dict[str, Any] = {}
-        for field, curve, component_weight in spec.components:
-            value = fields[field]
-            if value is not None:
-                values[field] = value
-                total += curve(value) * component_weight
-                parts += component_weight
-        if parts == 0.0:
-            missing.append(spec.signal)
+                scored.append((index, signal, {field: value}, curve(value)))
         else:
-            scored.append((index, spec.signal, values, total / parts))
+            total = 0.0
+            parts = 0.0
+            values: dict[str, Any] = {}
+            for name, component_curve, component_weight in components:
+                value = fields[name]
+                if value is not None:
+                    values[name] = value
+                    total += component_curve(value) * component_weight
+                    parts += component_weight
+            if parts == 0.0:
+                missing.append(signal)
+            else:
+                scored.append((index, signal, values, total / parts))
     return scored, missing, stale
 
 
@@ -165,7 +173,7 @@ def best_recent_score(snapshot: AccountSnapshot, end: int | None = None) -> floa
         end = len(history)
         while end and history[end - 1].date >= as_of:
             end -= 1
-    window_start = as_of - timedelta(days=30)
+    window_start = as_of - _THIRTY_DAYS
     best: float | None = None
     index = end - 1
     while index >= 0 and history[index].date >= window_start:
@@ -176,21 +184,21 @@ def best_recent_score(snapshot: AccountSnapshot, end: int | None = None) -> floa
 
 
 def snapshot_facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: Sequence[str]) -> dict[str, Any]:
-    """The snapshot values conditions read; a stale signal's fields are hidden (they never match).
+    """The values conditions read: every snapshot field (a stale signal's fields set to None, so they
+    never match) and the computed facts modules_count, integrations_count, days_to_contract_end.
 
     Computed facts that depend on the score (health_score, health_band, health_drop_30d, coverage)
     are added by :func:`score_health`; the batch path in ``csm_rules.analytics`` reuses this too.
     """
-    fields = snapshot.__dict__
-    facts = {name: fields[name] for name in rules.snapshot_facts}
+    # A copy of the whole field dict is one C call, cheaper than picking the fields conditions name.
+    facts = snapshot.__dict__.copy()
     for signal in stale:
         for field in rules.stale_fields[signal]:
-            if field in facts:
-                facts[field] = None
+            facts[field] = None
     facts["modules_count"] = len(snapshot.modules_owned)
     facts["integrations_count"] = len(snapshot.integrations_connected)
     end = snapshot.contract_end_date or snapshot.renewal_date
-    facts["days_to_contract_end"] = None if end is None else (end - snapshot.as_of).days
+    facts["days_to_contract_end"] = None if end is None else end.toordinal() - snapshot.as_of.toordinal()
     if facts.get("segment") is not None:
         facts["segment"] = str(facts["segment"]).lower()
     return facts

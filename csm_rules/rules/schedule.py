@@ -42,17 +42,19 @@ def qbr_due(snapshot: AccountSnapshot, rules: CompiledRules) -> QBRDue | None:
     quarterly_due = quarterly_key not in completed
     end = snapshot.contract_end_date or snapshot.renewal_date
     if end is not None:
-        days = (end - snapshot.as_of).days
-        contract_key = f"qbr:{account}:contract:{end.isoformat()}"
-        if 0 <= days <= config.contract_lead_days and contract_key not in completed:
-            covers = (contract_key, quarterly_key) if quarterly_due else (contract_key,)
-            return QBRDue(
-                QBRKind.CONTRACT,
-                f"contract ending {end.isoformat()}",
-                contract_key,
-                covers,
-                f"contract ends in {days} days (within {config.contract_lead_days})",
-            )
+        days = end.toordinal() - snapshot.as_of.toordinal()
+        lead = config.contract_lead_days
+        if 0 <= days <= lead:
+            contract_key = f"qbr:{account}:contract:{end.isoformat()}"
+            if contract_key not in completed:
+                covers = (contract_key, quarterly_key) if quarterly_due else (contract_key,)
+                return QBRDue(
+                    QBRKind.CONTRACT,
+                    f"contract ending {end.isoformat()}",
+                    contract_key,
+                    covers,
+                    f"contract ends in {days} days (within {lead})",
+                )
     if quarterly_due:
         return QBRDue(
             QBRKind.QUARTERLY, period, quarterly_key, (quarterly_key,), f"fiscal quarter {period} has begun"
