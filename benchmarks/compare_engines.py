@@ -10,7 +10,9 @@ rounding to one decimal, the band — is generated from the loaded default confi
 (b) plain Python: what a team would hand-write, a pydantic ``HealthInput`` and a function giving score and
     band;
 (c) ours: ``AccountSnapshot(**row)`` + ``evaluate()``, the full verdict (health with contributions, churn,
-    expansion, adoption, QBR due), from the generator's raw rows.
+    expansion, adoption, QBR due), from the generator's raw rows (with health history, features, usage
+    history, seats and catalog context), and — the "same inputs" rows — from rows that carry only what
+    (a) and (b) are given, in the host's field names (see ``signals_row``).
 
 (a) and (b) are fed a flat dict of the model's inputs (each signal's value as the snapshot derives it, the
 segment, collections risk and each signal's observation age in days). That dict is built before timing,
@@ -155,6 +157,23 @@ def model_input(snapshot: AccountSnapshot, model: HealthModel) -> dict[str, Any]
         value = values[field]
         row[field] = value.value if hasattr(value, "value") else value  # enums → their text
     row["ages"] = {signal: (snapshot.as_of - seen).days for signal, seen in snapshot.observed_at.items()}
+    return row
+
+
+def signals_row(snapshot: AccountSnapshot, model: HealthModel) -> dict[str, Any]:
+    """What ours gets in the "same inputs" rows: the information (a) and (b) get, as a host sends it.
+
+    Identity, ``as_of``, segment, every field the model reads (derived values, enums as text) and the
+    observation dates (zen gets their ages) — no history, features, seats or catalog context.
+    """
+    values = snapshot.__dict__
+    row: dict[str, Any] = {"account_id": snapshot.account_id, "as_of": snapshot.as_of}
+    for field in ("segment", *model.fields):
+        value = values[field]
+        if value is not None:
+            row[field] = value.value if hasattr(value, "value") else value
+    if snapshot.observed_at:
+        row["observed_at"] = dict(snapshot.observed_at)
     return row
 
 
@@ -503,6 +522,8 @@ def main() -> None:
     rows = generate_portfolio(args.accounts, seed=SEED + 1, as_of=AS_OF)
     snapshots = [AccountSnapshot(**row) for row in rows]
     flats = [model_input(s, model) for s in snapshots]
+    same_rows = [signals_row(s, model) for s in snapshots]
+    same_snapshots = [AccountSnapshot(**row) for row in same_rows]
     inputs = [HealthInput(**flat) for flat in flats]
     requests: list[Any] = [{"key": "health", "context": flat} for flat in flats]
     texts = [json.dumps(flat) for flat in flats]
@@ -540,6 +561,16 @@ def main() -> None:
             best_rate(lambda: _consume(evaluate(s, config) for s in snapshots), n, repeats),
         ),
         (
+            "ours, same inputs: AccountSnapshot + evaluate",
+            best_rate(
+                lambda: _consume(evaluate(AccountSnapshot(**r), config) for r in same_rows), n, repeats
+            ),
+        ),
+        (
+            "ours, same inputs: evaluate only",
+            best_rate(lambda: _consume(evaluate(s, config) for s in same_snapshots), n, repeats),
+        ),
+        (
             "ours: evaluate_many (list kept: GC cost)",
             best_rate(lambda: evaluate_many(snapshots, config), n, repeats),
         ),
@@ -553,21 +584,25 @@ def main() -> None:
     plain_full = rates["plain: HealthInput(**dict) + score"][0]
     plain_only = rates["plain: score only (built inputs)"][0]
     print(f"\nthroughput, {n:,} accounts, best (median) of {repeats}, one core:")
-    print(f"  {'engine':<42}{'best acc/s':>14}{'median acc/s':>14}{'µs/acc':>9}")
+    print(f"  {'engine':<46}{'best acc/s':>14}{'median acc/s':>14}{'µs/acc':>9}")
     for name, (best, median) in timings:
-        print(f"  {name:<42}{best:>14,.0f}{median:>14,.0f}{1e6 / best:>9.2f}")
+        print(f"  {name:<46}{best:>14,.0f}{median:>14,.0f}{1e6 / best:>9.2f}")
     ours_full = rates["ours: AccountSnapshot(**row) + evaluate"][0]
     ours_eval = rates["ours: evaluate only (built snapshots)"][0]
     ours_batch = rates["ours batch: SubscoreMatrix + evaluate_columns"][0]
+    same_full = rates["ours, same inputs: AccountSnapshot + evaluate"][0]
+    same_eval = rates["ours, same inputs: evaluate only"][0]
     print("\nratios (best rates):")
     for label, value in (
         ("ours batch (health, from snapshots) / zen (fastest zen row)", ours_batch / zen_best),
+        ("ours, same inputs (build + evaluate) / zen (fastest zen row)", same_full / zen_best),
+        ("ours, same inputs (evaluate only)    / zen (fastest zen row)", same_eval / zen_best),
         ("ours (build + evaluate) / zen (fastest zen row)", ours_full / zen_best),
         ("ours (evaluate only)    / zen (fastest zen row)", ours_eval / zen_best),
         ("ours (build + evaluate) / plain (build + score)", ours_full / plain_full),
         ("ours (evaluate only)    / plain (score only)", ours_eval / plain_only),
     ):
-        print(f"  {label:<50}: {value:6.2f}×")
+        print(f"  {label:<62}: {value:6.2f}×")
     print(
         "\nnote: zen computes in decimal and its round() rounds halves away from zero; Python rounds the"
         "\nbinary double (half-even on exact ties). Residuals marked 'rounding tie' are x.x5 ties only."
