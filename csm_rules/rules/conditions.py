@@ -30,6 +30,8 @@ def compile_condition(condition: Condition) -> CompiledCondition:
     ``(usage_trend in ['declining'] ← 'declining', login_frequency_days gt 30 ← 45)``.
     """
     if condition.all_of is not None:
+        if all(part.all_of is None and part.any_of is None for part in condition.all_of):
+            return _all_of_leaves(condition.all_of)
         parts = tuple(compile_condition(c) for c in condition.all_of)
 
         def all_of(facts: dict[str, Any]) -> Evidence | None:
@@ -59,14 +61,18 @@ def compile_condition(condition: Condition) -> CompiledCondition:
     return _leaf(condition)
 
 
-def _leaf(condition: Condition) -> CompiledCondition:
+def _leaf_parts(condition: Condition) -> tuple[str, Callable[[Any, Any], Any], Any, str, Any]:
+    """(fact name, test, target, op, expected as shown in evidence) of a leaf condition."""
     name = condition.signal
     assert name is not None  # a validated non-group condition always names its fact
-    op = condition.op
     expected = condition.expected
     shown = list(expected) if isinstance(expected, tuple) else expected
-    test = _TESTS[op]
     target = frozenset(expected) if isinstance(expected, tuple) else expected
+    return name, _TESTS[condition.op], target, condition.op, shown
+
+
+def _leaf(condition: Condition) -> CompiledCondition:
+    name, test, target, op, shown = _leaf_parts(condition)
 
     def leaf(facts: dict[str, Any]) -> Evidence | None:
         value = facts.get(name)
@@ -75,6 +81,20 @@ def _leaf(condition: Condition) -> CompiledCondition:
         return (MatchedCondition(name, op, shown, value),)
 
     return leaf
+
+
+def _all_of_leaves(conditions: tuple[Condition, ...]) -> CompiledCondition:
+    """``all_of`` over leaves only (the usual shape): one loop, no call per leaf, evidence built once."""
+    leaves = tuple(_leaf_parts(c) for c in conditions)
+
+    def all_of(facts: dict[str, Any]) -> Evidence | None:
+        for name, test, target, _, _ in leaves:
+            value = facts.get(name)
+            if value is None or not test(value, target):
+                return None
+        return tuple([MatchedCondition(name, op, shown, facts[name]) for name, _, _, op, shown in leaves])
+
+    return all_of
 
 
 def _is_in(value: Any, target: Any) -> bool:
