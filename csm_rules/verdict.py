@@ -197,8 +197,8 @@ class QBRDue(NamedTuple):
     reason: str
 
 
-class AccountVerdict(NamedTuple):
-    """Everything the rules decided about one account at ``as_of``."""
+class _VerdictFields(NamedTuple):
+    """The fields of :class:`AccountVerdict` (the methods live on the subclass)."""
 
     account_id: str
     account_name: str | None
@@ -215,6 +215,16 @@ class AccountVerdict(NamedTuple):
     config_fingerprint: str
     rules_version: str
 
+
+class AccountVerdict(_VerdictFields):
+    """Everything the rules decided about one account at ``as_of``.
+
+    A named tuple, treated as immutable. Unlike the other verdict records it has an instance
+    ``__dict__`` (it declares no ``__slots__``): :attr:`fingerprint` is cached there, because a scan
+    asks for it several times per account (cooldown, narratives, QBR, tasks) and each computation
+    serialises the whole verdict.
+    """
+
     def model_dump(self) -> dict[str, Any]:
         """The verdict as plain JSON-compatible Python data (dicts, lists, str, float, bool, None)."""
         result: dict[str, Any] = to_jsonable(self)
@@ -229,8 +239,15 @@ class AccountVerdict(NamedTuple):
 
     @property
     def fingerprint(self) -> str:
-        """A stable hash of the verdict's JSON, for caching narratives of unchanged accounts."""
-        return "sha256:" + hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:32]
+        """A stable hash of the verdict's JSON, for caching narratives of unchanged accounts.
+
+        Computed on first use and kept with the verdict (``_replace`` makes a new verdict, without it).
+        """
+        cached: str | None = self.__dict__.get("_fingerprint")
+        if cached is None:
+            cached = "sha256:" + hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:32]
+            self.__dict__["_fingerprint"] = cached
+        return cached
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
+
+import csm_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,3 +101,18 @@ def test_json_is_byte_identical_across_hash_seeds() -> None:
     outputs = [_run(seed) for seed in ("0", "1", "4242")]
     assert outputs[0].count(b"\n") > 300
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_fingerprint_is_computed_once_and_not_carried_into_a_replaced_verdict() -> None:
+    snapshot = csm_rules.AccountSnapshot(
+        account_id="acc-1", as_of=date(2026, 11, 24), feature_adoption_rate=0.4
+    )
+    verdict = csm_rules.evaluate(snapshot)
+    expected = "sha256:" + hashlib.sha256(verdict.model_dump_json().encode()).hexdigest()[:32]
+    assert verdict.fingerprint == expected
+    assert verdict.__dict__ == {"_fingerprint": expected}  # kept with the verdict: a scan asks ~9 times
+    assert pickle.loads(pickle.dumps(verdict)).fingerprint == expected
+    changed = verdict._replace(should_alert=not verdict.should_alert)
+    assert "_fingerprint" not in changed.__dict__
+    assert changed.fingerprint != expected
+    assert verdict.model_dump_json() == csm_rules.evaluate(snapshot).model_dump_json()
