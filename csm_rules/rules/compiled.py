@@ -70,8 +70,6 @@ class CompiledRules:
     caps: tuple[tuple[CompiledRule, float, Band | None], ...]
     behavioral: tuple[CompiledRule, ...]
     escalation: CompiledRule | None
-    modules: tuple[CompiledRule, ...]
-    integrations: tuple[CompiledRule, ...]
     module_offers: tuple[CatalogOffer, ...]
     integration_offers: tuple[CatalogOffer, ...]
     contract_bands: frozenset[Band]
@@ -118,8 +116,6 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
     segments = {name: tuple(ws[s] for s in SIGNALS) for name, ws in weights.segments.items()}
     totals = {"default": sum(default), **{name: sum(ws) for name, ws in segments.items()}}
     escalation = thresholds.churn.escalation
-    modules = tuple(_rule(m.id, m.name, m.when) for m in thresholds.expansion.modules)
-    integrations = tuple(_rule(i.id, i.name, i.when) for i in thresholds.expansion.integrations)
     return CompiledRules(
         source=thresholds,
         fingerprint=fingerprint,
@@ -146,15 +142,17 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
         escalation=None
         if escalation is None
         else _rule(escalation.id, escalation.description, escalation.when),
-        modules=modules,
-        integrations=integrations,
         module_offers=tuple(
-            CatalogOffer(m.id, m.name, rule.test, float(m.list_price), m.confidence, "list_price")
-            for m, rule in zip(thresholds.expansion.modules, modules, strict=True)
+            CatalogOffer(
+                m.id, m.name, compile_condition(m.when), float(m.list_price), m.confidence, "list_price"
+            )
+            for m in thresholds.expansion.modules
         ),
         integration_offers=tuple(
-            CatalogOffer(i.id, i.name, rule.test, float(i.uplift_arr), i.confidence, "uplift_arr")
-            for i, rule in zip(thresholds.expansion.integrations, integrations, strict=True)
+            CatalogOffer(
+                i.id, i.name, compile_condition(i.when), float(i.uplift_arr), i.confidence, "uplift_arr"
+            )
+            for i in thresholds.expansion.integrations
         ),
         contract_bands=frozenset(thresholds.churn.contract_bands),
         contract_window_days=thresholds.churn.contract_window_days,
