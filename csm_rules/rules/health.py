@@ -53,7 +53,7 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
                 for index, signal, values, subscore in scored
             ]
         )
-        pre_cap = sum([c[4] for c in contributions])  # c[4] is Contribution.points
+        pre_cap = sum([c.points for c in contributions])
     else:
         # Only zero-weight signals (or none): they stay visible but cannot move the score.
         contributions = tuple(
