@@ -3,8 +3,8 @@
     python benchmarks/bench_scan.py [--accounts 2000] [--profile]
 
 A generated portfolio (seed 7) is scanned with the template narrator and :class:`~csm_rules.LocalSinks`
-in a temporary directory, wired as ``csm-rules scan`` wires them (the sinks' alert log and task file, a
-completed-QBR store), twice on the same day:
+in a temporary directory (which also keeps the alert log, the task file and the completed QBR keys, as
+``csm-rules scan`` does), twice on the same day:
 
 - the first run does everything once: every health update, every alert the gate lets through (capped
   by ``alerts.max_per_scan``), every expansion task and a QBR for every account (a fiscal quarter
@@ -24,10 +24,8 @@ import sys
 import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
 from csm_rules import AccountSnapshot, LocalSinks, load_config, scan
-from csm_rules.scan_state import CompletedQBRStore
 from csm_rules.sources import SourceResult
 from csm_rules.testing.portfolio_generator import generate_portfolio
 
@@ -63,14 +61,7 @@ def main() -> None:
             start = time.perf_counter()
             if profiler is not None:
                 profiler.enable()
-            report = scan(
-                source,
-                as_of=AS_OF,
-                config=config,
-                sinks=sinks,
-                dispatcher=sinks.expansion_dispatcher(),
-                qbr_store=CompletedQBRStore(Path(directory) / "completed_qbrs.jsonl"),
-            )
+            report = scan(source, as_of=AS_OF, config=config, sinks=sinks)
             if profiler is not None:
                 profiler.disable()
             seconds = time.perf_counter() - start

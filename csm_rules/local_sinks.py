@@ -10,6 +10,7 @@
       alert_log.jsonl          the cooldown log            (LocalSinks.alert_log())
       expansion_tasks.jsonl    Sales Agent hand-offs       (LocalSinks.expansion_dispatcher())
       qbr/*.md                 QBR documents as Markdown   (LocalSinks.write_qbr())
+      completed_qbrs.jsonl     QBR keys already produced   (LocalSinks.completed_qbr_store())
 
 Each JSONL record is one line written with a single ``write`` on a file opened for appending, then
 flushed, so concurrent writers never interleave inside a line and a crash loses at most the last line.
@@ -35,6 +36,7 @@ from csm_rules.cooldown import ALERT_LOG_FILENAME, JsonlAlertLog
 from csm_rules.expansion_tasks import JsonlDispatcher
 from csm_rules.jsonl_files import append_record
 from csm_rules.qbr import QBRDocument
+from csm_rules.scan_state import CompletedQBRStore
 from csm_rules.sinks import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
 
 __all__ = [
@@ -199,6 +201,10 @@ class LocalSinks(Sinks):
     def expansion_dispatcher(self) -> JsonlDispatcher:
         """The Sales Agent hand-off file in this directory (``expansion_tasks.jsonl``)."""
         return JsonlDispatcher(self.directory / "expansion_tasks.jsonl")
+
+    def completed_qbr_store(self) -> CompletedQBRStore:
+        """The record of completed QBR keys kept in this directory (``completed_qbrs.jsonl``)."""
+        return CompletedQBRStore(self.directory / "completed_qbrs.jsonl")
 
     def write_qbr(self, document: QBRDocument) -> Path:
         """Write the QBR as Markdown to ``qbr/{idempotency key}.md`` (rewritten, never duplicated)."""

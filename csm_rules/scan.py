@@ -128,11 +128,15 @@ def scan(
     """Run the main job over every account of ``source`` as of ``as_of``.
 
     ``narrator`` defaults to the template narrator; ``sinks`` may be any :class:`Sinks` (a channel
-    that is None is skipped); ``dispatcher`` receives expansion tasks; ``qbr_writer`` writes QBRs
-    (default: ``sinks`` when it can, e.g. :class:`~csm_rules.LocalSinks`). ``alert_log`` decides the
-    cooldown (default: ``sinks.alert_log()`` when available, else in memory); ``qbr_store`` remembers
-    completed QBR keys. ``dry_run`` evaluates and decides but writes nothing. Only a failure of the
-    source as a whole raises; everything else is reported in the :class:`ScanReport`.
+    that is None is skipped); ``dispatcher`` receives expansion tasks (default:
+    ``sinks.expansion_dispatcher()`` when available, else tasks are not built); ``qbr_writer`` writes
+    QBRs (default: ``sinks`` when it can, e.g. :class:`~csm_rules.LocalSinks`). ``alert_log`` decides
+    the cooldown (default: ``sinks.alert_log()`` when available, else in memory); ``qbr_store``
+    remembers completed QBR keys (default: ``sinks.completed_qbr_store()`` when available). So
+    ``scan(source, as_of=..., sinks=LocalSinks(path))`` keeps everything in ``path`` and a re-run
+    duplicates nothing, as ``csm-rules scan`` does. ``dry_run`` evaluates and decides but writes
+    nothing. Only a failure of the source as a whole raises; everything else is reported in the
+    :class:`ScanReport`.
     """
     unknown = set(steps) - STEPS
     if unknown:
@@ -145,6 +149,12 @@ def scan(
     if alert_log is None:
         make_log = getattr(sinks, "alert_log", None)
         alert_log = make_log() if callable(make_log) else MemoryAlertLog()
+    if dispatcher is None:
+        make_dispatcher = getattr(sinks, "expansion_dispatcher", None)
+        dispatcher = make_dispatcher() if callable(make_dispatcher) else None
+    if qbr_store is None:
+        make_store = getattr(sinks, "completed_qbr_store", None)
+        qbr_store = make_store() if callable(make_store) else None
     report = ScanReport(as_of=as_of, dry_run=dry_run, steps=tuple(sorted(steps)))
 
     result = source.read(as_of)

@@ -26,7 +26,7 @@ from csm_rules.local_sinks import LocalSinks
 from csm_rules.narration import Narrator, TemplateNarrator
 from csm_rules.portfolio_files import FileSource, sample_portfolio_path
 from csm_rules.scan import STEPS, ScanReport, default_paths, scan
-from csm_rules.scan_state import CompletedQBRStore, QBRWriter
+from csm_rules.scan_state import QBRWriter
 from csm_rules.sinks import Sinks
 from csm_rules.sources import PortfolioSource
 
@@ -112,7 +112,7 @@ class ScanSetup:
             dispatcher=self.local.expansion_dispatcher(),
             qbr_writer=self.qbr_writer,
             alert_log=self.local.alert_log(),
-            qbr_store=CompletedQBRStore(self.output / "completed_qbrs.jsonl"),
+            qbr_store=self.local.completed_qbr_store(),
             steps=steps,
             dry_run=dry_run,
             on_account=on_account,

@@ -70,6 +70,20 @@ def test_rerun_the_same_day_duplicates_nothing(tmp_path: Path) -> None:
     assert len(_jsonl(tmp_path / "events.jsonl")) == first.alerts_delivered
 
 
+def test_local_sinks_alone_keep_the_whole_state_of_a_scan(tmp_path: Path) -> None:
+    def run() -> Any:
+        return scan(FileSource(sample_portfolio_path()), as_of=AS_OF, sinks=LocalSinks(tmp_path))
+
+    first = run()
+    assert first.expansion_tasks_dispatched > 0  # the sinks' task file is the default dispatcher
+    assert len(_jsonl(tmp_path / "expansion_tasks.jsonl")) == first.expansion_tasks_dispatched
+    assert first.qbrs_written > 0
+    assert len(_jsonl(tmp_path / "completed_qbrs.jsonl")) > 0  # the sinks' completed-QBR record
+    second = run()
+    assert (second.expansion_tasks_dispatched, second.qbrs_written, second.alerts_delivered) == (0, 0, 0)
+    assert second.expansion_tasks_duplicate == first.expansion_tasks_dispatched
+
+
 class _Crash(Exception):
     pass
 
