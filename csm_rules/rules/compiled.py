@@ -26,8 +26,6 @@ class CompiledSignal:
     signal: str
     max_age_days: int | None
     components: tuple[tuple[str, Curve, float], ...]
-    single: tuple[str, Curve] | None
-    """(field, curve) when the signal has exactly one component — the fast path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +108,7 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
             (field, compile_component(component), component.weight)
             for field, component in curve.components.items()
         )
-        single = (components[0][0], components[0][1]) if len(components) == 1 else None
-        signals.append(CompiledSignal(signal, curve.max_age_days, components, single))
+        signals.append(CompiledSignal(signal, curve.max_age_days, components))
     default = tuple(weights.weights[s] for s in SIGNALS)
     segments = {name: tuple(ws[s] for s in SIGNALS) for name, ws in weights.segments.items()}
     totals = {"default": sum(default), **{name: sum(ws) for name, ws in segments.items()}}
@@ -125,7 +122,7 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
                 index,
                 spec.signal,
                 spec.components[0][0],
-                spec.single[1] if spec.single else None,
+                spec.components[0][1] if len(spec.components) == 1 else None,
                 spec.components,
             )
             for index, spec in enumerate(signals)
