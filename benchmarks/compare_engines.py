@@ -149,13 +149,18 @@ def health_model(config: Config) -> HealthModel:
     return HealthModel(signals, weight_sets, caps, green, amber, thresholds.missing_data.no_data_score)
 
 
+def _model_values(snapshot: AccountSnapshot, model: HealthModel) -> dict[str, Any]:
+    """Every field the model reads, as the snapshot derives it (enums → their text)."""
+    values = snapshot.__dict__
+    return {
+        field: values[field].value if hasattr(values[field], "value") else values[field]
+        for field in model.fields
+    }
+
+
 def model_input(snapshot: AccountSnapshot, model: HealthModel) -> dict[str, Any]:
     """The flat, JSON-ready input (a) and (b) get: derived signal values, segment, ages of observations."""
-    values = snapshot.__dict__
-    row: dict[str, Any] = {"segment": snapshot.segment}
-    for field in model.fields:
-        value = values[field]
-        row[field] = value.value if hasattr(value, "value") else value  # enums → their text
+    row: dict[str, Any] = {"segment": snapshot.segment, **_model_values(snapshot, model)}
     row["ages"] = {signal: (snapshot.as_of - seen).days for signal, seen in snapshot.observed_at.items()}
     return row
 
@@ -166,12 +171,10 @@ def signals_row(snapshot: AccountSnapshot, model: HealthModel) -> dict[str, Any]
     Identity, ``as_of``, segment, every field the model reads (derived values, enums as text) and the
     observation dates (zen gets their ages) — no history, features, seats or catalog context.
     """
-    values = snapshot.__dict__
     row: dict[str, Any] = {"account_id": snapshot.account_id, "as_of": snapshot.as_of}
-    for field in ("segment", *model.fields):
-        value = values[field]
-        if value is not None:
-            row[field] = value.value if hasattr(value, "value") else value
+    if snapshot.segment is not None:
+        row["segment"] = snapshot.segment
+    row |= {field: value for field, value in _model_values(snapshot, model).items() if value is not None}
     if snapshot.observed_at:
         row["observed_at"] = dict(snapshot.observed_at)
     return row
