@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 OPTIONAL = ("anthropic", "notion_client", "apscheduler", "hypothesis", "numpy", "zen")
-ALSO_SHOWN = ("pydantic", "yaml", "csm_rules.config", "csm_rules.config_schema")
+ALSO_SHOWN = ("pydantic", "yaml", "csm_rules.config.loader", "csm_rules.config.schema")
 TARGET_MS = 100.0
 REFERENCE = "from pydantic import BaseModel"  # the floor while the snapshot is a pydantic model
 REPO = Path(__file__).resolve().parent.parent

@@ -86,7 +86,7 @@ def _hwm_mb() -> float:
 def stream(path: Path, out: str, accounts: int) -> dict[str, object]:
     """The child: stream ``path`` through ``iter_evaluate``, writing verdict JSON lines to ``out``."""
     from csm_rules import AccountSnapshot, iter_evaluate, load_config
-    from csm_rules.portfolio_files import iter_snapshots
+    from csm_rules.sources.portfolio_files import iter_snapshots
 
     config = load_config()
     baseline = _rss_mb()

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from csm_rules.domain.vocabulary import Band, ChurnLevel
 from csm_rules.notion import NotionCSMAdapter, build_notion_client
-from csm_rules.sinks import HealthUpdate
+from csm_rules.outputs.channels import HealthUpdate
 from csm_rules.testing.fake_notion import FakeNotionServer, seed_csm_workspace
-from csm_rules.vocabulary import Band, ChurnLevel
 
 AS_OF = date(2026, 11, 24)
 LIMIT = 3.0

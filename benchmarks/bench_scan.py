@@ -26,7 +26,7 @@ import time
 from datetime import date
 
 from csm_rules import AccountSnapshot, LocalSinks, load_config, scan
-from csm_rules.sources import SourceResult
+from csm_rules.sources.protocol import SourceResult
 from csm_rules.testing.portfolio_generator import generate_portfolio
 
 AS_OF = date(2026, 11, 24)

@@ -9,6 +9,27 @@ feature-adoption scorecard and QBR timing — from the weights and thresholds an
     verdict = csm_rules.evaluate(csm_rules.AccountSnapshot(account_id="acc-1", as_of=date(2026, 11, 24),
                                                            feature_adoption_rate=0.9), config)
     verdict.health.score, verdict.health.band, verdict.churn.level
+
+``csm_rules.X`` is the public API; the modules behind it are private. Folders are layers, lowest first;
+a module imports only from its own layer and the layers below (``tests/test_architecture.py`` enforces
+it; imports under ``TYPE_CHECKING`` are annotations only):
+
+==========================  ===================================================================
+``errors``                  the exception tree (and the package's data-file and GC helpers)
+``domain/``                 vocabulary, one ``SignalSpec`` per signal, snapshot, verdict
+``rules/``                  the pure rule families — no I/O, no clock, no narration
+``config/``                 weights.yaml / thresholds.yaml: schema, loading, compiling, fingerprint
+``engine``                  ``evaluate`` / ``evaluate_many``
+``narration/``              template and Claude narrators, grounding
+``outputs/``                payloads and protocols: alerts, delivery, alert gate, tasks, QBR documents
+``sources/``                the source protocol, portfolio files
+``state/``                  the state store: verdict history, action claims
+``local/ notion/ sinks/``   adapters at the edge (peers: none imports another)
+``jobs/``                   the scan and the scheduler
+``analytics/``              batch path, diff, backtest, report
+``cli/``                    the ``csm-rules`` command
+``testing/``                strategies and fakes for other people's CI
+==========================  ===================================================================
 """
 
 from __future__ import annotations
@@ -16,31 +37,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from csm_rules.engine import RULES_VERSION, evaluate, evaluate_many, iter_evaluate
-from csm_rules.errors import (
-    AccountNotFoundError,
-    ConfigError,
-    CsmRulesError,
-    LLMCallsDisabledError,
-    MissingExtraError,
-    NarrationError,
-    NotionRequestError,
-    SnapshotError,
-    SourceError,
-    UnconfirmedWrite,
-)
-from csm_rules.sinks import (
-    ChatMessage,
-    ChatSink,
-    DraftEmail,
-    DraftSink,
-    EventSink,
-    HealthSink,
-    HealthUpdate,
-    PublishedEvent,
-    Sinks,
-)
-from csm_rules.snapshot import (
+from csm_rules.domain.snapshot import (
     AccountSnapshot,
     FeatureUsage,
     HealthPoint,
@@ -50,8 +47,7 @@ from csm_rules.snapshot import (
     ValueMetric,
     ValueMetrics,
 )
-from csm_rules.sources import PortfolioSource, SourceProblem, SourceResult
-from csm_rules.verdict import (
+from csm_rules.domain.verdict import (
     AccountVerdict,
     AdoptionScorecard,
     CapApplied,
@@ -67,28 +63,48 @@ from csm_rules.verdict import (
     QBRDue,
     UnderutilisedFeature,
 )
-from csm_rules.vocabulary import SIGNALS, Band, ChurnLevel, Confidence, OpportunityType, QBRKind, TriggeredBy
+from csm_rules.domain.vocabulary import (
+    SIGNALS,
+    Band,
+    ChurnLevel,
+    Confidence,
+    OpportunityType,
+    QBRKind,
+    TriggeredBy,
+)
+from csm_rules.engine import RULES_VERSION, evaluate, evaluate_many, iter_evaluate
+from csm_rules.errors import (
+    AccountNotFoundError,
+    ConfigError,
+    CsmRulesError,
+    LLMCallsDisabledError,
+    MissingExtraError,
+    NarrationError,
+    NotionRequestError,
+    SnapshotError,
+    SourceError,
+    UnconfirmedWrite,
+)
+from csm_rules.outputs.channels import (
+    ChatMessage,
+    ChatSink,
+    DraftEmail,
+    DraftSink,
+    EventSink,
+    HealthSink,
+    HealthUpdate,
+    PublishedEvent,
+    Sinks,
+)
+from csm_rules.sources.protocol import PortfolioSource, SourceProblem, SourceResult
 
 if TYPE_CHECKING:
-    from csm_rules.alerts import ChurnAlert, build_churn_alert
-    from csm_rules.config import Config, config_json_schema, load_config
-    from csm_rules.cooldown import (
-        AlertDecision,
-        AlertGate,
-        AlertLog,
-        AlertRecord,
-        JsonlAlertLog,
-        MemoryAlertLog,
-    )
-    from csm_rules.delivery import ChannelResult, DeliveryReport, deliver, scrub_secrets
-    from csm_rules.expansion_tasks import (
-        ExpansionDispatcher,
-        ExpansionTask,
-        JsonlDispatcher,
-        build_expansion_task,
-        expansion_task_json_schema,
-    )
-    from csm_rules.local_sinks import LocalSinks
+    from csm_rules.config.loader import Config, config_json_schema, load_config
+    from csm_rules.jobs.scan import ScanFailure, ScanReport, scan
+    from csm_rules.jobs.scheduler import CSMScheduler
+    from csm_rules.local.alert_log import JsonlAlertLog
+    from csm_rules.local.dispatcher import JsonlDispatcher
+    from csm_rules.local.sinks import LocalSinks
     from csm_rules.narration import (
         QBR_SECTIONS,
         AlertTexts,
@@ -99,7 +115,23 @@ if TYPE_CHECKING:
         TemplateNarrator,
         narrate_many,
     )
-    from csm_rules.portfolio_files import (
+    from csm_rules.outputs.alert_gate import (
+        AlertDecision,
+        AlertGate,
+        AlertLog,
+        AlertRecord,
+        MemoryAlertLog,
+    )
+    from csm_rules.outputs.alerts import ChurnAlert, build_churn_alert
+    from csm_rules.outputs.delivery import ChannelResult, DeliveryReport, deliver, scrub_secrets
+    from csm_rules.outputs.expansion_tasks import (
+        ExpansionDispatcher,
+        ExpansionTask,
+        build_expansion_task,
+        expansion_task_json_schema,
+    )
+    from csm_rules.outputs.qbr import QBRBulletList, QBRDocument, QBRMetric, QBRSection, QBRTable, build_qbr
+    from csm_rules.sources.portfolio_files import (
         FileSource,
         Outcome,
         iter_snapshots,
@@ -107,33 +139,30 @@ if TYPE_CHECKING:
         sample_outcomes_path,
         sample_portfolio_path,
     )
-    from csm_rules.qbr import QBRBulletList, QBRDocument, QBRMetric, QBRSection, QBRTable, build_qbr
-    from csm_rules.scan import ScanFailure, ScanReport, scan
-    from csm_rules.scheduler import CSMScheduler
 
 # Names whose modules pull in jinja2 or more: imported on first use, so `import csm_rules` stays fast.
 _LAZY: dict[str, str] = {
-    "Config": "csm_rules.config",
-    "config_json_schema": "csm_rules.config",
-    "load_config": "csm_rules.config",
-    "ChurnAlert": "csm_rules.alerts",
-    "build_churn_alert": "csm_rules.alerts",
-    "AlertDecision": "csm_rules.cooldown",
-    "AlertGate": "csm_rules.cooldown",
-    "AlertLog": "csm_rules.cooldown",
-    "AlertRecord": "csm_rules.cooldown",
-    "JsonlAlertLog": "csm_rules.cooldown",
-    "MemoryAlertLog": "csm_rules.cooldown",
-    "ChannelResult": "csm_rules.delivery",
-    "DeliveryReport": "csm_rules.delivery",
-    "deliver": "csm_rules.delivery",
-    "scrub_secrets": "csm_rules.delivery",
-    "ExpansionDispatcher": "csm_rules.expansion_tasks",
-    "ExpansionTask": "csm_rules.expansion_tasks",
-    "JsonlDispatcher": "csm_rules.expansion_tasks",
-    "build_expansion_task": "csm_rules.expansion_tasks",
-    "expansion_task_json_schema": "csm_rules.expansion_tasks",
-    "LocalSinks": "csm_rules.local_sinks",
+    "Config": "csm_rules.config.loader",
+    "config_json_schema": "csm_rules.config.loader",
+    "load_config": "csm_rules.config.loader",
+    "ChurnAlert": "csm_rules.outputs.alerts",
+    "build_churn_alert": "csm_rules.outputs.alerts",
+    "AlertDecision": "csm_rules.outputs.alert_gate",
+    "AlertGate": "csm_rules.outputs.alert_gate",
+    "AlertLog": "csm_rules.outputs.alert_gate",
+    "AlertRecord": "csm_rules.outputs.alert_gate",
+    "JsonlAlertLog": "csm_rules.local.alert_log",
+    "MemoryAlertLog": "csm_rules.outputs.alert_gate",
+    "ChannelResult": "csm_rules.outputs.delivery",
+    "DeliveryReport": "csm_rules.outputs.delivery",
+    "deliver": "csm_rules.outputs.delivery",
+    "scrub_secrets": "csm_rules.outputs.delivery",
+    "ExpansionDispatcher": "csm_rules.outputs.expansion_tasks",
+    "ExpansionTask": "csm_rules.outputs.expansion_tasks",
+    "JsonlDispatcher": "csm_rules.local.dispatcher",
+    "build_expansion_task": "csm_rules.outputs.expansion_tasks",
+    "expansion_task_json_schema": "csm_rules.outputs.expansion_tasks",
+    "LocalSinks": "csm_rules.local.sinks",
     "QBR_SECTIONS": "csm_rules.narration",
     "AlertTexts": "csm_rules.narration",
     "NarrationBatch": "csm_rules.narration",
@@ -142,22 +171,22 @@ _LAZY: dict[str, str] = {
     "Narrator": "csm_rules.narration",
     "TemplateNarrator": "csm_rules.narration",
     "narrate_many": "csm_rules.narration",
-    "FileSource": "csm_rules.portfolio_files",
-    "Outcome": "csm_rules.portfolio_files",
-    "iter_snapshots": "csm_rules.portfolio_files",
-    "iter_snapshots_with_outcomes": "csm_rules.portfolio_files",
-    "sample_outcomes_path": "csm_rules.portfolio_files",
-    "sample_portfolio_path": "csm_rules.portfolio_files",
-    "QBRBulletList": "csm_rules.qbr",
-    "QBRDocument": "csm_rules.qbr",
-    "QBRMetric": "csm_rules.qbr",
-    "QBRSection": "csm_rules.qbr",
-    "QBRTable": "csm_rules.qbr",
-    "build_qbr": "csm_rules.qbr",
-    "ScanFailure": "csm_rules.scan",
-    "ScanReport": "csm_rules.scan",
-    "scan": "csm_rules.scan",
-    "CSMScheduler": "csm_rules.scheduler",
+    "FileSource": "csm_rules.sources.portfolio_files",
+    "Outcome": "csm_rules.sources.portfolio_files",
+    "iter_snapshots": "csm_rules.sources.portfolio_files",
+    "iter_snapshots_with_outcomes": "csm_rules.sources.portfolio_files",
+    "sample_outcomes_path": "csm_rules.sources.portfolio_files",
+    "sample_portfolio_path": "csm_rules.sources.portfolio_files",
+    "QBRBulletList": "csm_rules.outputs.qbr",
+    "QBRDocument": "csm_rules.outputs.qbr",
+    "QBRMetric": "csm_rules.outputs.qbr",
+    "QBRSection": "csm_rules.outputs.qbr",
+    "QBRTable": "csm_rules.outputs.qbr",
+    "build_qbr": "csm_rules.outputs.qbr",
+    "ScanFailure": "csm_rules.jobs.scan",
+    "ScanReport": "csm_rules.jobs.scan",
+    "scan": "csm_rules.jobs.scan",
+    "CSMScheduler": "csm_rules.jobs.scheduler",
 }
 
 

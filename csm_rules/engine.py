@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.gc_pause import collector_paused
 from csm_rules.rules import adoption_scorecard, assess_churn, find_expansions, qbr_due, score_health
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AccountVerdict
 
 if TYPE_CHECKING:
-    from csm_rules.config import Config
+    from csm_rules.config.loader import Config
 
 __all__ = ["RULES_VERSION", "evaluate", "evaluate_many", "iter_evaluate"]
 
@@ -75,6 +75,8 @@ def iter_evaluate(
 
 
 def _default_config() -> Config:
-    from csm_rules.config import load_config  # imported on first use: yaml and the config models are slow
+    from csm_rules.config.loader import (
+        load_config,  # imported on first use: yaml and the config models are slow
+    )
 
     return load_config()

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from csm_rules import load_config
-from csm_rules.expansion_tasks import ExpansionTask
-from csm_rules.local_sinks import draft_to_email
+from csm_rules.jobs.scan import ScanReport, scan
+from csm_rules.jobs.scheduler import CSMScheduler
+from csm_rules.local.qbr_store import JsonlCompletedQBRStore
+from csm_rules.local.sinks import draft_to_email
 from csm_rules.narration import Narrator, TemplateNarrator
 from csm_rules.notion import NotionCSMAdapter, RateLimiter
-from csm_rules.scan import ScanReport, scan
-from csm_rules.scan_state import CompletedQBRStore
-from csm_rules.scheduler import CSMScheduler
-from csm_rules.sinks import ChatMessage, DraftEmail, PublishedEvent, Sinks
+from csm_rules.outputs.channels import ChatMessage, DraftEmail, PublishedEvent, Sinks
+from csm_rules.outputs.expansion_tasks import ExpansionTask
 
 
 @dataclass
@@ -105,7 +105,7 @@ class CSMAgent:
             sinks=Sinks(health=self.adapter, events=self.events, drafts=self.gmail, chat=self.chat),
             dispatcher=self.sales,
             qbr_writer=self.adapter,
-            qbr_store=CompletedQBRStore(self.state_dir / "completed_qbrs.jsonl"),
+            qbr_store=JsonlCompletedQBRStore(self.state_dir / "completed_qbrs.jsonl"),
             steps=set(steps),
         )
 

@@ -19,12 +19,34 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "csm_rules"
 RULE_FILES = sorted((PACKAGE / "rules").glob("*.py"))
 
+#: The package's layers, lowest first. A module may import from its own layer and the layers below;
+#: the adapters at the edge (local, notion, sinks) share a level but never import each other. Imports
+#: under ``if TYPE_CHECKING:`` are annotations only and exempt (the rules name the config models' types;
+#: the config layer compiles the rules). Keep this table and the package docstring in step.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors", "_resources", "gc_pause"),
+    ("domain",),
+    ("rules",),
+    ("config",),
+    ("engine",),
+    ("narration",),
+    ("outputs",),
+    ("sources",),
+    ("state",),
+    ("local", "notion", "sinks"),
+    ("jobs",),
+    ("analytics",),
+    ("cli",),
+    ("testing",),
+)
+LAYER_OF: dict[str, int] = {name: level for level, names in enumerate(LAYERS) for name in names}
+
 #: Modules the pure rules must never import, directly (prefix match on the dotted name).
 FORBIDDEN_IN_RULES = (
     "pathlib", "os", "io", "socket", "http", "urllib", "json", "yaml", "shutil", "tempfile", "subprocess",
     "time", "anthropic", "notion_client", "apscheduler", "csm_rules.narration", "csm_rules.notion",
-    "csm_rules.cli", "csm_rules.config", "csm_rules.sinks", "csm_rules.sources", "csm_rules.portfolio_files",
-    "csm_rules._resources",
+    "csm_rules.cli", "csm_rules.config.loader", "csm_rules.outputs", "csm_rules.sources",
+    "csm_rules.local", "csm_rules.sinks", "csm_rules.state", "csm_rules.jobs", "csm_rules._resources",
 )  # fmt: skip
 #: Modules nothing the rules reach (through csm_rules.* imports) may import.
 FORBIDDEN_TRANSITIVELY = tuple(name for name in FORBIDDEN_IN_RULES if name not in ("json", "time"))
@@ -44,16 +66,29 @@ OPTIONAL = (
     "numpy",
     "jinja2",
     "yaml",
-    "csm_rules.config_schema",
+    "csm_rules.config.schema",
 )
 
 
-def _imports(path: Path) -> list[tuple[str, int]]:
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """ids of the nodes inside ``if TYPE_CHECKING:`` blocks."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for child in node.body:
+                inside |= {id(n) for n in ast.walk(child)}
+    return inside
+
+
+def _imports(path: Path, *, runtime_only: bool = False) -> list[tuple[str, int]]:
     """(module, line) of every import in a file, relative imports resolved inside csm_rules."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    skip = _type_checking_nodes(tree) if runtime_only else set()
     found: list[tuple[str, int]] = []
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -108,7 +143,7 @@ def test_nothing_the_rules_reach_imports_io_or_the_edges() -> None:
                 # The package __init__ is the public surface, not something the rules depend on.
                 if target is not None and target != PACKAGE / "__init__.py":
                     todo.append(target)
-    assert PACKAGE / "config_schema.py" in seen  # the walk really follows csm_rules imports
+    assert PACKAGE / "config" / "schema.py" in seen  # the walk really follows csm_rules imports
     assert not bad, bad
 
 
@@ -191,7 +226,13 @@ def test_every_rule_says_when_it_fires_and_shows_an_example(family: str, rule: o
 
 def test_rule_registry_is_an_explicit_tuple_in_order() -> None:
     assert isinstance(RULE_FAMILIES, tuple)
-    assert [family for family, _ in RULE_FAMILIES] == ["health", "churn", "expansion", "adoption", "schedule"]
+    assert [family for family, _ in RULE_FAMILIES] == [
+        "health",
+        "churn",
+        "expansion",
+        "adoption",
+        "qbr_timing",
+    ]
 
 
 def test_strategies_without_hypothesis_give_the_install_hint() -> None:
@@ -206,3 +247,49 @@ def test_strategies_without_hypothesis_give_the_install_hint() -> None:
     )
     result = _run_python(code)
     assert result.stdout.strip() == 'hypothesis is not installed: pip install "csm-rules[testing]"'
+
+
+def _layer(module: str) -> tuple[str, int] | None:
+    """(top-level part, layer) of a ``csm_rules.*`` module; None for the package root itself."""
+    parts = module.split(".")
+    if parts[0] != "csm_rules" or len(parts) < 2:
+        return None
+    top = parts[1]
+    return top, LAYER_OF.get(top, -1)  # csm_rules.<public name>, from the package root
+
+
+PACKAGE_FILES = sorted(
+    path
+    for path in PACKAGE.rglob("*.py")
+    if path.relative_to(PACKAGE).as_posix() not in ("__init__.py", "__main__.py")
+)
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    orphans = [
+        path.relative_to(ROOT).as_posix()
+        for path in PACKAGE_FILES
+        if path.relative_to(PACKAGE).parts[0].removesuffix(".py") not in LAYER_OF
+    ]
+    assert not orphans, f"place these in a layer (tests/test_architecture.py LAYERS): {orphans}"
+
+
+PACKAGE_IDS = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE_FILES]
+
+
+@pytest.mark.parametrize("path", PACKAGE_FILES, ids=PACKAGE_IDS)
+def test_modules_import_only_their_own_layer_and_those_below(path: Path) -> None:
+    own_top = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+    own = LAYER_OF[own_top]
+    bad = []
+    for module, line in _imports(path, runtime_only=True):
+        if module == "csm_rules" and own_top != "testing":
+            bad.append(f"line {line}: imports the public package root; import the module that defines it")
+            continue
+        target = _layer(module)
+        if target is None:
+            continue
+        top, level = target
+        if level > own or (level == own and top != own_top):
+            bad.append(f"line {line}: {own_top} (layer {own}) imports {module} ({top}, layer {level})")
+    assert not bad, bad

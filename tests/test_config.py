@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import csm_rules
-from csm_rules.config_schema import ThresholdsFile, WeightsFile
+from csm_rules.config.schema import ThresholdsFile, WeightsFile
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = (ROOT / "weights.yaml").read_text(encoding="utf-8")

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 import csm_rules
-from csm_rules.config_schema import Component, SignalCurve
+from csm_rules.config.schema import Component, SignalCurve
+from csm_rules.domain.vocabulary import SIGNALS, Band, Engagement, PaymentStatus, Sentiment, UsageTrend
 from csm_rules.testing.strategies import account_snapshots, configs, scores_near_band_edges
-from csm_rules.vocabulary import SIGNALS, Band, Engagement, PaymentStatus, Sentiment, UsageTrend
 
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -34,10 +34,10 @@ import pytest
 import yaml
 
 import csm_rules
-from csm_rules.config_schema import ThresholdsFile, WeightsFile
+from csm_rules.config.schema import ThresholdsFile, WeightsFile
 
 CASES_DIR = Path(__file__).resolve().parent / "rule_cases"
-FAMILIES = ("health", "churn", "expansion", "adoption", "schedule")
+FAMILIES = ("health", "churn", "expansion", "adoption", "qbr_timing")
 DEFAULT_AS_OF = date(2026, 11, 24)
 DEFAULT_ACCOUNT_ID = "acc-1"
 CASE_KEYS = frozenset({"id", "description", "account", "thresholds", "weights", "expect"})

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import csm_rules
+from csm_rules.domain.vocabulary import Band, ChurnLevel
 from csm_rules.rules import churn_level
-from csm_rules.vocabulary import Band, ChurnLevel
 
 AS_OF = date(2026, 11, 24)
 

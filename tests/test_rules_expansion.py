@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import csm_rules
-from csm_rules.vocabulary import Confidence, OpportunityType
+from csm_rules.domain.vocabulary import Confidence, OpportunityType
 
 AS_OF = date(2026, 11, 24)
 

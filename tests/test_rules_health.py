@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import csm_rules
-from csm_rules.config_schema import Component, SignalCurve
+from csm_rules.config.schema import Component, SignalCurve
 from csm_rules.rules import score_health
 
 AS_OF = date(2026, 11, 24)

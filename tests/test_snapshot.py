@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import csm_rules
-from csm_rules.snapshot import payment_status_for_days
-from csm_rules.vocabulary import Band, CollectionsRisk, PaymentStatus
+from csm_rules.domain.snapshot import payment_status_for_days
+from csm_rules.domain.vocabulary import Band, CollectionsRisk, PaymentStatus
 
 AS_OF = date(2026, 11, 24)
 

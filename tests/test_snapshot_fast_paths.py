@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 import csm_rules
-from csm_rules.snapshot import _round6
-from csm_rules.vocabulary import Band, CollectionsRisk, _AnyCase
+from csm_rules.domain.snapshot import _round6
+from csm_rules.domain.vocabulary import Band, CollectionsRisk, _AnyCase
 
 AS_OF = date(2026, 11, 24)
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from csm_rules.analytics._numpy import has_numpy, require_numpy
-from csm_rules.config import Config, load_config
-from csm_rules.config_schema import Condition, ThresholdsFile, WeightsFile
+from csm_rules.config.loader import Config, load_config
+from csm_rules.config.schema import Condition, ThresholdsFile, WeightsFile
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.vocabulary import CHURN_ORDER, SIGNALS, Band, ChurnLevel
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.health import best_recent_score, signal_subscores, snapshot_facts
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.vocabulary import CHURN_ORDER, SIGNALS, Band, ChurnLevel
 
 if TYPE_CHECKING:
     import numpy as np

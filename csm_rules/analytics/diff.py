@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csm_rules.analytics.columns import PortfolioScores
-from csm_rules.vocabulary import CHURN_ORDER, Band, ChurnLevel
+from csm_rules.domain.vocabulary import CHURN_ORDER, Band, ChurnLevel
 
 __all__ = ["AccountChange", "ConfigDiff", "diff_scores"]
 

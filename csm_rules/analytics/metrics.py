@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from csm_rules.portfolio_files import Outcome
-from csm_rules.vocabulary import CHURN_ORDER, Band, ChurnLevel
+from csm_rules.domain.vocabulary import CHURN_ORDER, Band, ChurnLevel
+from csm_rules.sources.portfolio_files import Outcome
 
 __all__ = [
     "BacktestReport",

@@ -13,8 +13,8 @@ from csm_rules.analytics.metrics import BacktestReport, backtest
 from csm_rules.analytics.suggest import suggest_weights
 from csm_rules.cli.common import add_config_options, load_config_from_args, read_portfolio_with_outcomes
 from csm_rules.cli.output import add_format_option, print_json, render_table
-from csm_rules.config import load_config
-from csm_rules.portfolio_files import sample_outcomes_path
+from csm_rules.config.loader import load_config
+from csm_rules.sources.portfolio_files import sample_outcomes_path
 
 NAME = "backtest"
 HELP = "Backtest the score against churn outcomes (default: the bundled sample with outcomes)."

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from csm_rules.config import Config, load_config
-from csm_rules.config_schema import did_you_mean
+from csm_rules.config.loader import Config, load_config
+from csm_rules.config.schema import did_you_mean
+from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import CsmRulesError
-from csm_rules.portfolio_files import FileSource, Outcome, sample_outcomes_path, sample_portfolio_path
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.sources import SourceResult
+from csm_rules.sources.portfolio_files import FileSource, Outcome, sample_outcomes_path, sample_portfolio_path
+from csm_rules.sources.protocol import SourceResult
 
 __all__ = [
     "add_account_arguments",

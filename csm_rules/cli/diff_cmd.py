@@ -14,7 +14,7 @@ from csm_rules.cli.common import (
     read_portfolio,
 )
 from csm_rules.cli.output import add_format_option, print_json, render_table
-from csm_rules.config import load_config
+from csm_rules.config.loader import load_config
 
 NAME = "diff"
 HELP = "Compare two configs on a portfolio: band-migration matrix, churn-level changes, changed accounts."

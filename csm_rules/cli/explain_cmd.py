@@ -12,9 +12,9 @@ from csm_rules.cli.common import (
     load_config_from_args,
 )
 from csm_rules.cli.output import add_format_option, print_json, render_table
+from csm_rules.domain.verdict import AccountVerdict, MatchedCondition
 from csm_rules.engine import evaluate
 from csm_rules.narration import TemplateNarrator
-from csm_rules.verdict import AccountVerdict, MatchedCondition
 
 NAME = "explain"
 HELP = (

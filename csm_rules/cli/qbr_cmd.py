@@ -14,7 +14,7 @@ from csm_rules.cli.common import (
 from csm_rules.cli.output import add_format_option, print_json
 from csm_rules.engine import evaluate
 from csm_rules.narration import TemplateNarrator
-from csm_rules.qbr import build_qbr
+from csm_rules.outputs.qbr import build_qbr
 
 NAME = "qbr"
 HELP = "Render one account's QBR (4 sections) to Markdown, with the template narrator."

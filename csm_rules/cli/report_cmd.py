@@ -17,7 +17,7 @@ from csm_rules.cli.common import (
     read_portfolio_with_outcomes,
 )
 from csm_rules.cli.output import add_format_option, print_json
-from csm_rules.config import load_config
+from csm_rules.config.loader import load_config
 
 NAME = "report"
 HELP = (

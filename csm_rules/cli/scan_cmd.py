@@ -20,15 +20,16 @@ import yaml
 
 from csm_rules.cli.common import add_config_options, load_config_from_args
 from csm_rules.cli.output import add_format_option, print_json, render_table
-from csm_rules.config import Config
+from csm_rules.config.loader import Config
 from csm_rules.errors import ConfigError, SourceError
-from csm_rules.local_sinks import LocalSinks
+from csm_rules.jobs.scan import STEPS, ScanReport, scan
+from csm_rules.local.layout import OutputLayout
+from csm_rules.local.sinks import LocalSinks
 from csm_rules.narration import Narrator, TemplateNarrator
-from csm_rules.portfolio_files import FileSource, sample_portfolio_path
-from csm_rules.scan import STEPS, ScanReport, default_paths, scan
-from csm_rules.scan_state import QBRWriter
-from csm_rules.sinks import Sinks
-from csm_rules.sources import PortfolioSource
+from csm_rules.outputs.channels import Sinks
+from csm_rules.outputs.qbr_state import QBRWriter
+from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
+from csm_rules.sources.protocol import PortfolioSource
 
 NAME = "scan"
 HELP = "Run the main job: score, alert, hand off expansions, write due QBRs (default: bundled sample)."
@@ -223,6 +224,6 @@ def _print_summary(report: ScanReport, where: str, narrator_name: str, output: P
         print(f"  over the cap (not alerted this scan): {', '.join(report.alerts_capped)}")
     if not report.dry_run:
         print("\nwritten under", output)
-        for label, path in default_paths(output).items():
+        for label, path in OutputLayout(output).described().items():
             if path.exists():
                 print(f"  {label:<20} {path}")

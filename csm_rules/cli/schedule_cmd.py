@@ -7,7 +7,7 @@ import logging
 from datetime import date
 
 from csm_rules.cli import scan_cmd
-from csm_rules.scheduler import CSMScheduler
+from csm_rules.jobs.scheduler import CSMScheduler
 
 NAME = "schedule"
 HELP = "Run the daily health scan (07:00), QBR check (08:00) and quarterly QBRs in the foreground."

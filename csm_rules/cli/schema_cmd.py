@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from csm_rules.cli.output import print_json
-from csm_rules.config import config_json_schema
+from csm_rules.config.loader import config_json_schema
 
 NAME = "schema"
 HELP = "Print (or write) the JSON Schema of weights.yaml and thresholds.yaml."

@@ -13,8 +13,8 @@ from csm_rules.cli.common import (
     read_portfolio,
 )
 from csm_rules.cli.output import add_format_option, print_json, progress, render_table
+from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
-from csm_rules.verdict import AccountVerdict
 
 NAME = "score"
 HELP = "Score a portfolio (default: the bundled sample): health, band, churn level, alerts, QBR due."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from csm_rules.cli.output import add_format_option, print_json
-from csm_rules.config import load_config
+from csm_rules.config.loader import load_config
 from csm_rules.errors import ConfigError
 
 NAME = "validate"

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.narration.narrative import NarrationUsage, Narrative, Narrator
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AccountVerdict
 
 if TYPE_CHECKING:
     from csm_rules.narration.claude import ClaudeNarrator

@@ -40,14 +40,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 from csm_rules.errors import LLMCallsDisabledError, MissingExtraError, NarrationError
 from csm_rules.narration.cache import MemoryNarrativeCache, NarrativeCache, NarrativeKey
 from csm_rules.narration.facts import account_facts, facts_as_data, opportunity_facts, qbr_facts
 from csm_rules.narration.grounding import check_grounding
 from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, NarrationUsage, Narrative, NarratorName
 from csm_rules.narration.template_narrator import TemplateNarrator, check_sections
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AccountVerdict, ExpansionOpportunity
 
 try:
     import anthropic
@@ -405,7 +405,7 @@ class ClaudeNarrator:
         system_prompt_path: str | Path | None = None,
     ) -> None:
         if config is None:
-            from csm_rules.config import load_config
+            from csm_rules.config.loader import load_config
 
             config = load_config()
         settings = config.thresholds.narration

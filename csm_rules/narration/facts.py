@@ -11,6 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import (
+    AccountVerdict,
+    ChurnTrigger,
+    Contribution,
+    ExpansionOpportunity,
+    MatchedCondition,
+)
 from csm_rules.narration.phrases import (
     SIGNAL_LABELS,
     condition_phrase,
@@ -19,14 +27,6 @@ from csm_rules.narration.phrases import (
     format_number,
     format_percent,
     format_score,
-)
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import (
-    AccountVerdict,
-    ChurnTrigger,
-    Contribution,
-    ExpansionOpportunity,
-    MatchedCondition,
 )
 
 __all__ = [

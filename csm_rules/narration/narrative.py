@@ -9,8 +9,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AccountVerdict, ExpansionOpportunity
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 
 __all__ = [
     "QBR_SECTIONS",

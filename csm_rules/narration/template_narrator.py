@@ -18,11 +18,11 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from csm_rules._resources import data_path
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 from csm_rules.errors import NarrationError
 from csm_rules.narration.facts import AccountFacts, account_facts, opportunity_facts, qbr_facts
 from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, Narrative, NarratorName
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AccountVerdict, ExpansionOpportunity
 
 __all__ = ["TemplateNarrator", "check_sections", "sentence_list", "tidy_prose"]
 

@@ -9,7 +9,7 @@ Example::
 
     adapter = NotionCSMAdapter.from_env()          # NOTION_TOKEN, CSM_NOTION_ACCOUNTS_DB, CSM_NOTION_QBR_DB
     read = adapter.read_accounts(date(2026, 11, 24))
-    adapter.write_health(update)                   # a csm_rules.sinks.HealthUpdate
+    adapter.write_health(update)                   # a csm_rules.outputs.channels.HealthUpdate
     adapter.create_qbr(document)                   # any NotionQBRDocument, e.g. csm_rules.QBRDocument
 """
 

@@ -19,7 +19,9 @@ import httpx
 import notion_client
 from notion_client.client import ClientOptions
 
+from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import AccountNotFoundError, ConfigError, SnapshotError, SourceError
+from csm_rules.notion.blocks import qbr_blocks
 from csm_rules.notion.mapping import TARGET_KINDS, FieldMapping, NotionMapping, load_mapping
 from csm_rules.notion.properties import (
     Parsed,
@@ -33,9 +35,9 @@ from csm_rules.notion.properties import (
 )
 from csm_rules.notion.qbr import NotionQBRDocument, QBRPage, QBRPublisher
 from csm_rules.notion.throttle import NotionRequestError, RateLimiter, RetryPolicy
-from csm_rules.sinks import HealthUpdate
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.sources import SourceProblem, SourceResult
+from csm_rules.outputs.channels import HealthUpdate
+from csm_rules.outputs.qbr import QBRDocument
+from csm_rules.sources.protocol import SourceProblem, SourceResult
 
 __all__ = ["ENV_VARS", "AccountNotFoundError", "AccountsRead", "NotionCSMAdapter", "build_notion_client"]
 
@@ -90,8 +92,8 @@ def build_notion_client(token: str, *, base_url: str | None = None, timeout: flo
 class NotionCSMAdapter:
     """Reads accounts from, and writes results to, the host's Notion workspace.
 
-    It is a :class:`~csm_rules.sources.PortfolioSource` (``read``) and a
-    :class:`~csm_rules.sinks.HealthSink` (``write_health``). ``client`` is a notion-client 3.x
+    It is a :class:`~csm_rules.PortfolioSource` (``read``) and a
+    :class:`~csm_rules.HealthSink` (``write_health``). ``client`` is a notion-client 3.x
     ``Client``; build it with :func:`build_notion_client` (or pass one with notion-client's own
     retries on: they then run inside ours, still throttled). Not safe to share between threads.
 
@@ -175,7 +177,7 @@ class NotionCSMAdapter:
     # -- reading ---------------------------------------------------------------------------------
 
     def read(self, as_of: date | None = None) -> SourceResult:
-        """:class:`~csm_rules.sources.PortfolioSource`: read every active account.
+        """:class:`~csm_rules.PortfolioSource`: read every active account.
 
         ``as_of=None`` means today (the ``today`` callable given to the constructor, ``date.today`` by
         default) — the clock is read here, at the I/O boundary, never in the rules.
@@ -322,7 +324,7 @@ class NotionCSMAdapter:
     # -- writing health --------------------------------------------------------------------------
 
     def write_health(self, update: HealthUpdate) -> None:
-        """:class:`~csm_rules.sinks.HealthSink`: set the account page's health properties that changed.
+        """:class:`~csm_rules.HealthSink`: set the account page's health properties that changed.
 
         The page and its current values come from the last :meth:`read_accounts`, else from a query by
         account id. Nothing is sent when every value is already there. The score is written rounded to
@@ -373,16 +375,24 @@ class NotionCSMAdapter:
 
     # -- QBR pages -------------------------------------------------------------------------------
 
-    def write_qbr(self, document: NotionQBRDocument) -> QBRPage:
+    def write_qbr(self, document: QBRDocument) -> QBRPage:
         """The scan's QBR writer protocol: :meth:`create_qbr` (idempotent by the document's key)."""
         return self.create_qbr(document)
 
-    def create_qbr(self, document: NotionQBRDocument) -> QBRPage:
+    def create_qbr(
+        self, document: NotionQBRDocument, *, blocks: list[list[dict[str, Any]]] | None = None
+    ) -> QBRPage:
         """Create the QBR page for ``document`` once; return the existing page, or finish a half-written one.
 
+        ``blocks`` defaults to :func:`~csm_rules.notion.blocks.qbr_blocks` of a
+        :class:`~csm_rules.QBRDocument`; any other document passes its own request-sized batches.
         Safe to call again after any failure: the page is found by its idempotency key and the blocks it
         lacks are appended. Raises :class:`NotionRequestError` when Notion keeps failing.
         """
+        if blocks is None:
+            if not isinstance(document, QBRDocument):
+                raise TypeError("create_qbr needs blocks= for a document that is not a csm_rules.QBRDocument")
+            blocks = qbr_blocks(document)
         if self.qbr_database_id is None:
             raise ConfigError("create_qbr needs qbr_database_id (CSM_NOTION_QBR_DB)")
         publisher = QBRPublisher(
@@ -393,7 +403,7 @@ class NotionCSMAdapter:
             account_page=self._account_page_id,
             retry=self.retry,
         )
-        return publisher.publish(document)
+        return publisher.publish(document, blocks)
 
     def _account_page_id(self, account_id: str) -> str | None:
         try:

@@ -56,10 +56,6 @@ class NotionQBRDocument(Protocol):
         """Identifies this QBR; the page is found again by it and never duplicated."""
         ...
 
-    def to_notion_blocks(self) -> list[list[dict[str, Any]]]:
-        """Top-level blocks in request-sized batches (≤ 100 each, within Notion's nesting and text limits)."""
-        ...
-
 
 @dataclass(frozen=True)
 class QBRPage:
@@ -92,9 +88,13 @@ class QBRPublisher:
         self._account_page = account_page
         self._retry = retry
 
-    def publish(self, document: NotionQBRDocument) -> QBRPage:
-        """Make sure the page for ``document`` exists and holds every block; see the module docstring."""
-        batches = [batch for batch in document.to_notion_blocks() if batch]
+    def publish(self, document: NotionQBRDocument, blocks: list[list[dict[str, Any]]]) -> QBRPage:
+        """Make sure the page for ``document`` exists and holds every block; see the module docstring.
+
+        ``blocks`` are the page's top-level blocks in request-sized batches (see
+        :mod:`csm_rules.notion.blocks`).
+        """
+        batches = [batch for batch in blocks if batch]
         created = False
         appended = 0
         attempt = 0

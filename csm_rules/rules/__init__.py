@@ -10,7 +10,7 @@ from csm_rules.rules.adoption import adoption_scorecard
 from csm_rules.rules.churn import assess_churn, churn_level
 from csm_rules.rules.expansion import find_expansions
 from csm_rules.rules.health import score_health
-from csm_rules.rules.schedule import fiscal_quarter, qbr_due
+from csm_rules.rules.qbr_timing import fiscal_quarter, qbr_due
 
 #: (family, rule function) in evaluation order.
 RULE_FAMILIES = (
@@ -18,7 +18,7 @@ RULE_FAMILIES = (
     ("churn", assess_churn),
     ("expansion", find_expansions),
     ("adoption", adoption_scorecard),
-    ("schedule", qbr_due),
+    ("qbr_timing", qbr_due),
 )
 
 __all__ = [

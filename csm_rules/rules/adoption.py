@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AdoptionScorecard, FeatureAdoption, UnderutilisedFeature, build_record
 from csm_rules.rules.compiled import CompiledRules
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AdoptionScorecard, FeatureAdoption, UnderutilisedFeature, build_record
 
 __all__ = ["adoption_scorecard"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import ChurnResult, ChurnTrigger, HealthResult, MatchedCondition
+from csm_rules.domain.vocabulary import CHURN_ORDER, Band, ChurnLevel, TriggeredBy
 from csm_rules.rules.compiled import CompiledRules
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import ChurnResult, ChurnTrigger, HealthResult, MatchedCondition
-from csm_rules.vocabulary import CHURN_ORDER, Band, ChurnLevel, TriggeredBy
 
 __all__ = ["assess_churn", "churn_level"]
 

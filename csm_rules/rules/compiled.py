@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from csm_rules.domain.vocabulary import SIGNAL_INPUTS, SIGNALS, Band, ChurnLevel, Confidence
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.curves import Curve, compile_component
-from csm_rules.vocabulary import SIGNAL_INPUTS, SIGNALS, Band, ChurnLevel, Confidence
 
 if TYPE_CHECKING:
-    from csm_rules.config_schema import Condition, ThresholdsFile, WeightsFile
+    from csm_rules.config.schema import Condition, ThresholdsFile, WeightsFile
 
 __all__ = ["CatalogOffer", "CompiledRule", "CompiledRules", "CompiledSignal", "compile_rules"]
 

@@ -11,10 +11,10 @@ import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from csm_rules.verdict import MatchedCondition
+from csm_rules.domain.verdict import MatchedCondition
 
 if TYPE_CHECKING:
-    from csm_rules.config_schema import Condition
+    from csm_rules.config.schema import Condition
 
 __all__ = ["CompiledCondition", "compile_condition"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from csm_rules.config_schema import Component
+    from csm_rules.config.schema import Component
 
 __all__ = ["Curve", "compile_component", "piecewise_linear"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import ExpansionOpportunity, HealthResult, MatchedCondition
+from csm_rules.domain.vocabulary import Confidence, OpportunityType
 from csm_rules.rules.compiled import CompiledRules
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import ExpansionOpportunity, HealthResult, MatchedCondition
-from csm_rules.vocabulary import Confidence, OpportunityType
 
 __all__ = ["find_expansions"]
 

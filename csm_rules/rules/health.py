@@ -6,10 +6,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import (
+    CapApplied,
+    Contribution,
+    HealthResult,
+    Mover,
+    OverrideApplied,
+    build_record,
+)
+from csm_rules.domain.vocabulary import Band
 from csm_rules.rules.compiled import CompiledRules
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import CapApplied, Contribution, HealthResult, Mover, OverrideApplied, build_record
-from csm_rules.vocabulary import Band
 
 __all__ = ["best_recent_score", "score_health", "signal_subscores", "snapshot_facts"]
 

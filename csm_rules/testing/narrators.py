@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, Narrative, NarratorName
 from csm_rules.narration.template_narrator import TemplateNarrator, check_sections
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AccountVerdict, ExpansionOpportunity
 
 __all__ = ["FunctionNarrator", "NarrationCall"]
 

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from csm_rules.snapshot import payment_status_for_days
+from csm_rules.domain.snapshot import payment_status_for_days
 
 __all__ = ["FEATURES", "INTEGRATIONS", "MODULES", "SEGMENTS", "generate_portfolio"]
 
@@ -251,7 +251,7 @@ def generate_portfolio(
 
     Deterministic for a given ``seed``. With ``with_outcomes`` each dict also holds ``churned`` (bool) and
     ``churn_date`` (date or None) from the latent churn process in the module docstring; strip them before
-    building a snapshot (:class:`~csm_rules.portfolio_files.FileSource` does). Account ids are
+    building a snapshot (:class:`~csm_rules.sources.portfolio_files.FileSource` does). Account ids are
     ``acc-00001``, ``acc-00002``... in order; dates are :class:`datetime.date` objects.
 
     Example::

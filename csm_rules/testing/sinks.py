@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from csm_rules.sinks import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
+from csm_rules.outputs.channels import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
 
 __all__ = ["MemoryChatSink", "MemoryDraftSink", "MemoryEventSink", "MemoryHealthSink", "MemorySinks"]
 
@@ -67,7 +67,7 @@ class MemoryChatSink:
 
 @dataclass(frozen=True, kw_only=True, init=False)
 class MemorySinks(Sinks):
-    """:class:`~csm_rules.sinks.Sinks` whose four channels keep everything in memory.
+    """:class:`~csm_rules.outputs.channels.Sinks` whose four channels keep everything in memory.
 
     Example::
 

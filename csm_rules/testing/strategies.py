@@ -30,10 +30,10 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError("hypothesis", "testing") from exc
 
-from csm_rules.config import Config, load_config
-from csm_rules.config_schema import MIN_WEIGHT, ThresholdsFile, WeightsFile
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.vocabulary import (
+from csm_rules.config.loader import Config, load_config
+from csm_rules.config.schema import MIN_WEIGHT, ThresholdsFile, WeightsFile
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.vocabulary import (
     CATEGORICAL_FIELDS,
     SIGNALS,
     Band,

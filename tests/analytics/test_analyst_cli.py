@@ -18,7 +18,7 @@ import csm_rules.cli as cli
 from csm_rules import AccountSnapshot, evaluate, load_config
 from csm_rules.analytics.metrics import roc_auc
 from csm_rules.cli import backtest_cmd, diff_cmd, explain_cmd, qbr_cmd, report_cmd
-from csm_rules.portfolio_files import FileSource, sample_outcomes_path, sample_portfolio_path
+from csm_rules.sources.portfolio_files import FileSource, sample_outcomes_path, sample_portfolio_path
 
 ANALYST: tuple[ModuleType, ...] = (explain_cmd, diff_cmd, backtest_cmd, report_cmd, qbr_cmd)
 CHARTS = ("score-distribution", "band-by-segment", "signal-drag", "roc", "churn-by-band", "band-migration")

@@ -19,8 +19,8 @@ from csm_rules.analytics.metrics import (
     roc_curve,
     top_decile_lift,
 )
-from csm_rules.portfolio_files import Outcome
-from csm_rules.vocabulary import Band, ChurnLevel
+from csm_rules.domain.vocabulary import Band, ChurnLevel
+from csm_rules.sources.portfolio_files import Outcome
 
 
 def pairwise_auc(risk: list[float], churned: list[bool]) -> float:

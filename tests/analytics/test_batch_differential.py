@@ -19,10 +19,10 @@ from csm_rules.analytics.columns import (
     reweight_python,
     score_portfolio,
 )
-from csm_rules.config_schema import ThresholdsFile, WeightsFile
+from csm_rules.config.schema import ThresholdsFile, WeightsFile
+from csm_rules.domain.vocabulary import CHURN_ORDER
 from csm_rules.testing.portfolio_generator import generate_portfolio
 from csm_rules.testing.strategies import account_snapshots, configs
-from csm_rules.vocabulary import CHURN_ORDER
 
 AS_OF = date(2026, 11, 24)
 portfolios = st.lists(account_snapshots(), min_size=1, max_size=12)

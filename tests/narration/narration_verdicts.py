@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from csm_rules.snapshot import Owner
-from csm_rules.verdict import (
+from csm_rules.domain.snapshot import Owner
+from csm_rules.domain.verdict import (
     AccountVerdict,
     AdoptionScorecard,
     CapApplied,
@@ -19,7 +19,7 @@ from csm_rules.verdict import (
     MatchedCondition,
     UnderutilisedFeature,
 )
-from csm_rules.vocabulary import Band, ChurnLevel, Confidence, OpportunityType, TriggeredBy
+from csm_rules.domain.vocabulary import Band, ChurnLevel, Confidence, OpportunityType, TriggeredBy
 
 
 def contribution(signal: str, value: dict[str, Any], subscore: float, weight: float) -> Contribution:

@@ -19,6 +19,7 @@ from narration_verdicts import ALL, amber_behavioral, green_expanding, red_high_
 
 import csm_rules
 import csm_rules.narration
+from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import LLMCallsDisabledError, MissingExtraError, NarrationError
 from csm_rules.narration import (
     ClaudeNarrator,
@@ -32,7 +33,6 @@ from csm_rules.narration import (
     narrate_many,
     override_allow_llm_calls,
 )
-from csm_rules.snapshot import AccountSnapshot
 from csm_rules.testing.fake_anthropic import FakeMessagesServer, FakeReply, RecordedRequest
 from csm_rules.testing.narrators import FunctionNarrator
 

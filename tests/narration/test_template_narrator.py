@@ -10,11 +10,11 @@ import pytest
 from narration_verdicts import ALL, amber_behavioral, green_expanding, red_high_risk
 
 import csm_rules
+from csm_rules.domain.snapshot import AccountSnapshot, HealthPoint, Owner, ValueMetrics
+from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.errors import NarrationError
 from csm_rules.narration import QBR_SECTIONS, TemplateNarrator, check_grounding
 from csm_rules.narration.facts import qbr_facts
-from csm_rules.snapshot import AccountSnapshot, HealthPoint, Owner, ValueMetrics
-from csm_rules.verdict import AccountVerdict
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

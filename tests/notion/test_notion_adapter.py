@@ -8,13 +8,13 @@ from datetime import date
 import pytest
 from notion_helpers import AS_OF, AdapterFactory, fast_retry
 
+from csm_rules.domain.vocabulary import Band, ChurnLevel
 from csm_rules.errors import ConfigError, SourceError
 from csm_rules.notion import AccountNotFoundError, NotionCSMAdapter, NotionRequestError, parse_mapping
 from csm_rules.notion.mapping import DEFAULT_MAPPING
-from csm_rules.sinks import HealthSink, HealthUpdate
-from csm_rules.sources import PortfolioSource
+from csm_rules.outputs.channels import HealthSink, HealthUpdate
+from csm_rules.sources.protocol import PortfolioSource
 from csm_rules.testing.fake_notion import FakeNotionServer, Fault, seed_csm_workspace
-from csm_rules.vocabulary import Band, ChurnLevel
 
 
 def test_reads_a_250_account_workspace_across_pages(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import ConfigError
 from csm_rules.notion import load_mapping, parse_mapping
 from csm_rules.notion.mapping import TARGET_KINDS
-from csm_rules.snapshot import AccountSnapshot
 
 
 def test_default_mapping_loads_and_reads_tam_health() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from notion_helpers import AdapterFactory, fast_retry
 
-from csm_rules.notion import NotionQBRDocument, NotionRequestError
+from csm_rules.notion import NotionCSMAdapter, NotionQBRDocument, NotionRequestError, QBRPage
 from csm_rules.testing.fake_notion import FakeNotionServer, Fault, seed_csm_workspace
 
 
@@ -30,7 +30,7 @@ class StandInQBR:
     def idempotency_key(self) -> str:
         return f"qbr:{self.account_id}:{self.period}:{self.trigger}"
 
-    def to_notion_blocks(self) -> list[list[dict[str, Any]]]:
+    def blocks_(self) -> list[list[dict[str, Any]]]:
         flat = []
         for n in range(self.blocks):
             kind = "heading_2" if n % 20 == 0 else "paragraph"
@@ -38,6 +38,10 @@ class StandInQBR:
                 {"type": kind, kind: {"rich_text": [{"type": "text", "text": {"content": f"block {n}"}}]}}
             )
         return [flat[i : i + self.batch] for i in range(0, len(flat), self.batch)]
+
+
+def _publish(adapter: NotionCSMAdapter, document: StandInQBR) -> QBRPage:
+    return adapter.create_qbr(document, blocks=document.blocks_())
 
 
 def _texts(fake: FakeNotionServer, page_id: str) -> list[str]:
@@ -49,7 +53,7 @@ def test_created_once_then_found(fake: FakeNotionServer, make_adapter: AdapterFa
     adapter = make_adapter(ws)
     document = StandInQBR()
     assert isinstance(document, NotionQBRDocument)
-    first = adapter.create_qbr(document)
+    first = _publish(adapter, document)
     assert (first.outcome, first.blocks, first.blocks_appended) == ("created", 260, 160)
     assert fake.count("POST", r"^/v1/pages$") == 1
     assert fake.count("PATCH", r"/children$") == 2
@@ -58,7 +62,7 @@ def test_created_once_then_found(fake: FakeNotionServer, make_adapter: AdapterFa
     assert page["Account"]["relation"] == [{"id": ws.pages["acc-0001"]}]
     assert page["Trigger"]["select"]["name"] == "quarterly"
     assert page["Idempotency Key"]["rich_text"][0]["plain_text"] == document.idempotency_key
-    again = adapter.create_qbr(document)
+    again = _publish(adapter, document)
     assert (again.outcome, again.page_id, again.blocks_appended) == ("existing", first.page_id, 0)
     assert len(fake.pages(ws.qbr.data_source_id)) == 1
 
@@ -69,7 +73,7 @@ def test_connection_dropped_after_create_is_completed_not_duplicated(
     ws = seed_csm_workspace(fake, accounts=3)
     adapter = make_adapter(ws)
     fake.inject(Fault(drop=True, after=True, method="POST", path=r"^/v1/pages$"))
-    result = adapter.create_qbr(StandInQBR())
+    result = _publish(adapter, StandInQBR())
     assert result.outcome == "completed"
     assert result.blocks == 260
     assert len(fake.pages(ws.qbr.data_source_id)) == 1
@@ -87,13 +91,13 @@ def test_faults_mid_way_then_the_call_is_retried(
         Fault(status=502, method="PATCH", path=r"/children$", times=5),
     )
     with pytest.raises(NotionRequestError):
-        adapter.create_qbr(StandInQBR())
+        _publish(adapter, StandInQBR())
     page = fake.pages(ws.qbr.data_source_id)
     assert len(page) == 1
     assert len(fake.children(page[0]["id"])) == 200
     # ...and the retried call (e.g. the next scheduler run) completes it.
     fake.clear_faults()
-    result = adapter.create_qbr(StandInQBR())
+    result = _publish(adapter, StandInQBR())
     assert (result.outcome, result.page_id, result.blocks_appended) == ("completed", page[0]["id"], 60)
     assert _texts(fake, result.page_id) == [f"block {n}" for n in range(260)]
     assert len(fake.pages(ws.qbr.data_source_id)) == 1
@@ -105,7 +109,7 @@ def test_slow_create_times_out_and_is_not_duplicated(
     ws = seed_csm_workspace(fake, accounts=3)
     adapter = make_adapter(ws, timeout=0.2)
     fake.inject(Fault(delay=0.4, method="POST", path=r"^/v1/pages$"))
-    result = adapter.create_qbr(StandInQBR(blocks=120))
+    result = _publish(adapter, StandInQBR(blocks=120))
     assert result.blocks == 120
     assert len(fake.pages(ws.qbr.data_source_id)) == 1
 
@@ -115,6 +119,6 @@ def test_every_batch_respects_the_servers_limits(
 ) -> None:
     ws = seed_csm_workspace(fake, accounts=1)
     adapter = make_adapter(ws)
-    result = adapter.create_qbr(StandInQBR(blocks=450, batch=100, period="2027-Q1"))
+    result = _publish(adapter, StandInQBR(blocks=450, batch=100, period="2027-Q1"))
     assert result.blocks == 450
     assert fake.count(status=400) == 0

@@ -11,10 +11,10 @@ import notion_client
 from notion_client.client import ClientOptions, RetryOptions
 from notion_helpers import AS_OF, AdapterFactory
 
+from csm_rules.domain.vocabulary import Band, ChurnLevel
 from csm_rules.notion import RateLimiter
-from csm_rules.sinks import HealthUpdate
+from csm_rules.outputs.channels import HealthUpdate
 from csm_rules.testing.fake_notion import FakeNotionServer, Fault, seed_csm_workspace
-from csm_rules.vocabulary import Band, ChurnLevel
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from datetime import date
 from typing import Any
 
 import csm_rules
+from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.domain.vocabulary import ChurnLevel
 from csm_rules.testing.narrators import FunctionNarrator, NarrationCall
-from csm_rules.verdict import AccountVerdict
-from csm_rules.vocabulary import ChurnLevel
 
 AS_OF = date(2026, 11, 24)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from outputs_samples import narrator, verdict
 
-from csm_rules.alerts import CHURN_ALERT_STREAM, alert_subject, build_churn_alert
+from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.narration import AlertTexts, Narrative, TemplateNarrator
-from csm_rules.verdict import AccountVerdict
+from csm_rules.outputs.alerts import CHURN_ALERT_STREAM, alert_subject, build_churn_alert
 
 
 def explanation(v: AccountVerdict) -> Narrative:

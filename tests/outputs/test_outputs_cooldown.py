@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from outputs_samples import AS_OF, at_level, verdict
 
-from csm_rules.config import Config
-from csm_rules.cooldown import AlertGate, AlertLog, AlertRecord, JsonlAlertLog, MemoryAlertLog
-from csm_rules.vocabulary import ChurnLevel
+from csm_rules.config.loader import Config
+from csm_rules.domain.vocabulary import ChurnLevel
+from csm_rules.local.alert_log import JsonlAlertLog
+from csm_rules.outputs.alert_gate import AlertGate, AlertLog, AlertRecord, MemoryAlertLog
 
 HIGH, CRITICAL, MEDIUM = ChurnLevel.HIGH, ChurnLevel.CRITICAL, ChurnLevel.MEDIUM
 

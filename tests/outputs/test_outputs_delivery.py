@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from outputs_samples import narrator, verdict
 
-from csm_rules.alerts import ChurnAlert, build_churn_alert
-from csm_rules.delivery import CHANNELS, deliver, scrub_secrets
-from csm_rules.sinks import Sinks
+from csm_rules.outputs.alerts import ChurnAlert, build_churn_alert
+from csm_rules.outputs.channels import Sinks
+from csm_rules.outputs.delivery import CHANNELS, deliver, scrub_secrets
 from csm_rules.testing.sinks import MemorySinks
 
 
@@ -95,7 +95,7 @@ def test_failure_messages_are_free_of_secrets(
     sinks = MemorySinks()
     for channel, message in SECRETS.items():
         fail(sinks, channel, PermissionError(message))
-    with caplog.at_level(logging.WARNING, logger="csm_rules.delivery"):
+    with caplog.at_level(logging.WARNING, logger="csm_rules.outputs.delivery"):
         report = deliver(alert(), sinks)
     shown = json.dumps(report.to_dict()) + caplog.text
     for leaked in (

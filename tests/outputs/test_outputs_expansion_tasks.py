@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from outputs_samples import narrator, verdict
 
-from csm_rules.config import Config
-from csm_rules.config_schema import QBR
-from csm_rules.expansion_tasks import (
+from csm_rules.config.loader import Config
+from csm_rules.config.schema import QBR
+from csm_rules.local.dispatcher import JsonlDispatcher
+from csm_rules.outputs.expansion_tasks import (
     ExpansionDispatcher,
-    JsonlDispatcher,
     build_expansion_task,
     expansion_task_json_schema,
 )

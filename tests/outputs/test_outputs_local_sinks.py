@@ -10,12 +10,12 @@ from pathlib import Path
 
 from outputs_samples import narrator, snapshot, verdict
 
-from csm_rules.alerts import build_churn_alert
-from csm_rules.delivery import deliver
-from csm_rules.local_sinks import LocalSinks
+from csm_rules.local.sinks import LocalSinks
 from csm_rules.narration import TemplateNarrator
-from csm_rules.qbr import build_qbr
-from csm_rules.sinks import ChatSink, DraftSink, EventSink, HealthSink, Sinks
+from csm_rules.outputs.alerts import build_churn_alert
+from csm_rules.outputs.channels import ChatSink, DraftSink, EventSink, HealthSink, Sinks
+from csm_rules.outputs.delivery import deliver
+from csm_rules.outputs.qbr import build_qbr
 
 
 def lines(path: Path) -> list[dict[str, object]]:

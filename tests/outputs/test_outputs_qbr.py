@@ -13,9 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from outputs_samples import narrator, snapshot, verdict
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.domain.vocabulary import QBRKind
 from csm_rules.narration import Narrative, TemplateNarrator
+from csm_rules.notion.blocks import qbr_blocks
 from csm_rules.notion.qbr import NotionQBRDocument
-from csm_rules.qbr import (
+from csm_rules.outputs.qbr import (
     QBR_SECTION_HEADINGS,
     QBRBulletList,
     QBRDocument,
@@ -24,10 +28,7 @@ from csm_rules.qbr import (
     QBRTable,
     build_qbr,
 )
-from csm_rules.snapshot import AccountSnapshot
 from csm_rules.testing.narrators import FunctionNarrator
-from csm_rules.verdict import AccountVerdict
-from csm_rules.vocabulary import QBRKind
 
 GOLDEN = Path(__file__).parent / "golden"
 VALUE_METRICS = {
@@ -168,8 +169,8 @@ def rich_texts(block: dict[str, Any]) -> list[list[dict[str, Any]]]:
 
 
 def check_limits(document: QBRDocument) -> str:
-    """Assert every Notion limit on ``document.to_notion_blocks()``; return all text content, in order."""
-    batches = document.to_notion_blocks()
+    """Assert every Notion limit on ``qbr_blocks(document)``; return all text content, in order."""
+    batches = qbr_blocks(document)
     content: list[str] = []
     assert batches and all(batches)
     for batch in batches:
@@ -272,7 +273,7 @@ def test_a_long_document_is_split_into_several_requests() -> None:
         narrator="template",
         lists=(QBRBulletList(title="Items", items=tuple(f"item {i}" for i in range(250))),),
     )
-    batches = base.model_copy(update={"sections": (many,)}).to_notion_blocks()
+    batches = qbr_blocks(base.model_copy(update={"sections": (many,)}))
     # meta callout, divider, heading, narrative, list heading, 250 items, divider, footer = 257 blocks
     assert [len(b) for b in batches] == [100, 100, 57]
 
@@ -284,7 +285,7 @@ def test_huge_texts_split_into_elements_then_blocks_never_truncated() -> None:
     document = base.model_copy(update={"sections": (section,)})
     everything = check_limits(document)
     assert huge in everything
-    paragraphs = [b for batch in document.to_notion_blocks() for b in batch if b["type"] == "paragraph"]
+    paragraphs = [b for batch in qbr_blocks(document) for b in batch if b["type"] == "paragraph"]
     narrative_blocks = [
         p for p in paragraphs if p["paragraph"]["rich_text"][0]["text"]["content"][:3] == "a😀é"
     ]
@@ -294,5 +295,5 @@ def test_huge_texts_split_into_elements_then_blocks_never_truncated() -> None:
     tabled = base.model_copy(
         update={"sections": (section.model_copy(update={"narrative": "n", "tables": (table,)}),)}
     )
-    tables = [b for batch in tabled.to_notion_blocks() for b in batch if b["type"] == "table"]
+    tables = [b for batch in qbr_blocks(tabled) for b in batch if b["type"] == "table"]
     assert [len(t["table"]["children"]) for t in tables] == [51, 51, 21]  # header repeated on each

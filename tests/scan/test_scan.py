@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from csm_rules.cooldown import MemoryAlertLog
-from csm_rules.expansion_tasks import JsonlDispatcher
-from csm_rules.local_sinks import LocalSinks
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.jobs.scan import scan
+from csm_rules.local.dispatcher import JsonlDispatcher
+from csm_rules.local.qbr_store import JsonlCompletedQBRStore
+from csm_rules.local.sinks import LocalSinks
 from csm_rules.narration import TemplateNarrator
-from csm_rules.portfolio_files import FileSource, sample_portfolio_path
-from csm_rules.scan import scan
-from csm_rules.scan_state import CompletedQBRStore
-from csm_rules.sinks import Sinks
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.sources import SourceProblem, SourceResult
+from csm_rules.outputs.alert_gate import MemoryAlertLog
+from csm_rules.outputs.channels import Sinks
+from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
+from csm_rules.sources.protocol import SourceProblem, SourceResult
 
 AS_OF = date(2026, 11, 25)
 
@@ -30,7 +30,7 @@ def _run(out: Path, **overrides: Any) -> Any:
         "as_of": AS_OF,
         "sinks": sinks,
         "dispatcher": sinks.expansion_dispatcher(),
-        "qbr_store": CompletedQBRStore(out / "completed_qbrs.jsonl"),
+        "qbr_store": JsonlCompletedQBRStore(out / "completed_qbrs.jsonl"),
     }
     kwargs.update(overrides)
     return scan(FileSource(sample_portfolio_path()), **kwargs)

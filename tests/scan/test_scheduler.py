@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from csm_rules.scheduler import CSMScheduler
+from csm_rules.jobs.scheduler import CSMScheduler
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -45,7 +45,7 @@ def test_run_passes_the_local_date_and_is_fail_open(caplog: pytest.LogCaptureFix
     )
     # 20:00 UTC on the 25th is already the 26th in Tokyo: the job's as_of is the local date.
     moment = datetime(2026, 11, 25, 20, 0, tzinfo=ZoneInfo("UTC"))
-    with caplog.at_level(logging.ERROR, logger="csm_rules.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="csm_rules.jobs.scheduler"):
         failed = scheduler.run("health_scan", moment)
     assert not failed.ok and failed.as_of == date(2026, 11, 26)
     assert failed.error == "RuntimeError: source unreachable"
@@ -105,7 +105,7 @@ def test_start_returns_false_with_a_reason_when_apscheduler_is_missing(
 
     monkeypatch.setattr(builtins, "__import__", no_apscheduler)
     scheduler = _scheduler([])
-    with caplog.at_level(logging.WARNING, logger="csm_rules.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="csm_rules.jobs.scheduler"):
         assert scheduler.start() is False
     assert "APScheduler is not installed" in caplog.text
     assert 'pip install "csm-rules[scheduler]"' in caplog.text

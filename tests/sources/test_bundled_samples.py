@@ -6,8 +6,8 @@ import importlib.util
 from collections import Counter
 from pathlib import Path
 
-from csm_rules.portfolio_files import FileSource, sample_outcomes_path, sample_portfolio_path
-from csm_rules.vocabulary import Band
+from csm_rules.domain.vocabulary import Band
+from csm_rules.sources.portfolio_files import FileSource, sample_outcomes_path, sample_portfolio_path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "csm_rules"

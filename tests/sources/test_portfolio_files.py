@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from portfolio_writers import AS_OF, to_json_data, write_portfolio
 
+from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import SourceError
-from csm_rules.portfolio_files import (
+from csm_rules.sources.portfolio_files import (
     OUTCOME_FIELDS,
     FileSource,
     Outcome,
     iter_snapshots,
     iter_snapshots_with_outcomes,
 )
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.sources import PortfolioSource, SourceProblem
+from csm_rules.sources.protocol import PortfolioSource, SourceProblem
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "portfolio-files.md"
 

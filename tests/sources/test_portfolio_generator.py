@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from portfolio_writers import AS_OF
 
-from csm_rules.portfolio_files import OUTCOME_FIELDS
-from csm_rules.snapshot import AccountSnapshot
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.vocabulary import Band
+from csm_rules.sources.portfolio_files import OUTCOME_FIELDS
 from csm_rules.testing.portfolio_generator import generate_portfolio
-from csm_rules.vocabulary import Band
 
 
 def _snapshot(record: dict[str, Any]) -> AccountSnapshot:

@@ -21,9 +21,9 @@ import html
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from csm_rules.domain.verdict import AccountVerdict, to_jsonable
 from csm_rules.narration.narrative import AlertTexts, Narrative
-from csm_rules.sinks import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent
-from csm_rules.verdict import AccountVerdict, to_jsonable
+from csm_rules.outputs.channels import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent
 
 __all__ = [
     "ALERT_TYPE",

@@ -13,8 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from csm_rules.verdict import AccountVerdict
-from csm_rules.vocabulary import Band, ChurnLevel
+from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.domain.vocabulary import Band, ChurnLevel
 
 __all__ = [
     "ChatMessage",

@@ -8,7 +8,7 @@ cell syntax are documented in ``docs/portfolio-files.md``.
 Two kinds of failure are kept apart:
 
 - a row that cannot become a snapshot (a bad value, an unknown field, no ``as_of``) becomes one
-  :class:`~csm_rules.sources.SourceProblem` per offending field, naming ``file:line``, the field and the value
+  :class:`~csm_rules.SourceProblem` per offending field, naming ``file:line``, the field and the value
   as written — and the rest of the file goes on;
 - a file that cannot be read as a whole (unreadable, unparseable JSON or YAML, a CSV without a usable header)
   raises :class:`~csm_rules.errors.SourceError` naming the file and line.
@@ -35,11 +35,11 @@ from typing import IO, Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, field_validator, model_validator
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.vocabulary import SIGNALS
 from csm_rules.errors import SnapshotError, SourceError
 from csm_rules.gc_pause import collector_paused
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.sources import SourceProblem, SourceResult
-from csm_rules.vocabulary import SIGNALS
+from csm_rules.sources.protocol import SourceProblem, SourceResult
 
 __all__ = [
     "OUTCOME_FIELDS",
@@ -65,7 +65,7 @@ _FORMATS: dict[str, FileFormat] = {
     ".yaml": "yaml",
     ".yml": "yaml",
 }
-_DATA_DIR = Path(__file__).resolve().parent / "data"
+_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 _HISTORY_COLUMNS = ("account_id", "date", "score", "band")
 _HISTORY_OPTIONAL = ("subscores",)
 _MAX_SHOWN = 200  # characters of an offending value quoted in a problem; enough to recognise it
@@ -109,7 +109,7 @@ def sample_outcomes_path() -> Path:
 class FileSource:
     """A portfolio in one file (CSV, JSON, JSONL or YAML), optionally with a companion health-history CSV.
 
-    Implements :class:`~csm_rules.sources.PortfolioSource`. The format is chosen by extension; an unknown
+    Implements :class:`~csm_rules.PortfolioSource`. The format is chosen by extension; an unknown
     extension raises :class:`~csm_rules.errors.SourceError` here, before anything is read. Each account id may
     appear once: the first row wins and later rows with the same id are problems.
 

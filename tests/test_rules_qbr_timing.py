@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import csm_rules
-from csm_rules.config_schema import QBR
+from csm_rules.config.schema import QBR
 from csm_rules.rules import fiscal_quarter
 
 AS_OF = date(2026, 11, 24)

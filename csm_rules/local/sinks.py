@@ -1,6 +1,6 @@
 """The embedded default outputs: files under one directory, no credentials needed.
 
-``LocalSinks(directory)`` is a :class:`~csm_rules.sinks.Sinks` whose channels write::
+``LocalSinks(directory)`` is a :class:`~csm_rules.Sinks` whose channels write::
 
     directory/
       health_updates.jsonl     one HealthUpdate per line            (the "notion" channel)
@@ -32,12 +32,13 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from csm_rules.cooldown import ALERT_LOG_FILENAME, JsonlAlertLog
-from csm_rules.expansion_tasks import JsonlDispatcher
-from csm_rules.jsonl_files import append_record
-from csm_rules.qbr import QBRDocument
-from csm_rules.scan_state import CompletedQBRStore
-from csm_rules.sinks import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
+from csm_rules.local.alert_log import JsonlAlertLog
+from csm_rules.local.dispatcher import JsonlDispatcher
+from csm_rules.local.jsonl import append_record
+from csm_rules.local.layout import OutputLayout
+from csm_rules.local.qbr_store import JsonlCompletedQBRStore
+from csm_rules.outputs.channels import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
+from csm_rules.outputs.qbr import QBRDocument
 
 __all__ = [
     "DEFAULT_FROM_ADDRESS",
@@ -87,7 +88,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 class JsonlHealthSink:
-    """A :class:`~csm_rules.sinks.HealthSink` appending each update as a JSON line."""
+    """A :class:`~csm_rules.HealthSink` appending each update as a JSON line."""
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self._file = _JsonlFile(Path(path))
@@ -102,7 +103,7 @@ class JsonlHealthSink:
 
 
 class JsonlEventSink:
-    """An :class:`~csm_rules.sinks.EventSink` appending ``{"stream", "data"}`` JSON lines."""
+    """An :class:`~csm_rules.EventSink` appending ``{"stream", "data"}`` JSON lines."""
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self._file = _JsonlFile(Path(path))
@@ -117,7 +118,7 @@ class JsonlEventSink:
 
 
 class JsonlChatSink:
-    """A :class:`~csm_rules.sinks.ChatSink` appending each message as a JSON line."""
+    """A :class:`~csm_rules.ChatSink` appending each message as a JSON line."""
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self._file = _JsonlFile(Path(path))
@@ -149,7 +150,7 @@ def draft_to_email(draft: DraftEmail, *, from_address: str = DEFAULT_FROM_ADDRES
 
 
 class EmlDraftSink:
-    """A :class:`~csm_rules.sinks.DraftSink` writing each draft to ``directory/{account}_{digest}.eml``.
+    """A :class:`~csm_rules.DraftSink` writing each draft to ``directory/{account}_{digest}.eml``.
 
     The name is deterministic: the same draft lands in the same file (a re-run rewrites it, never
     duplicates it); a changed draft gets a new file.
@@ -175,7 +176,7 @@ class EmlDraftSink:
 
 @dataclass(frozen=True, kw_only=True, init=False)
 class LocalSinks(Sinks):
-    """:class:`~csm_rules.sinks.Sinks` writing under ``directory`` (see the module docstring for the layout).
+    """:class:`~csm_rules.Sinks` writing under ``directory`` (see the module docstring for the layout).
 
     Example::
 
@@ -185,29 +186,31 @@ class LocalSinks(Sinks):
     """
 
     directory: Path
+    layout: OutputLayout
 
     def __init__(self, directory: str | PathLike[str], *, from_address: str = DEFAULT_FROM_ADDRESS) -> None:
-        root = Path(directory)
-        object.__setattr__(self, "directory", root)
-        object.__setattr__(self, "health", JsonlHealthSink(root / "health_updates.jsonl"))
-        object.__setattr__(self, "events", JsonlEventSink(root / "events.jsonl"))
-        object.__setattr__(self, "drafts", EmlDraftSink(root / "drafts", from_address=from_address))
-        object.__setattr__(self, "chat", JsonlChatSink(root / "chat.jsonl"))
+        layout = OutputLayout(Path(directory))
+        object.__setattr__(self, "directory", layout.root)
+        object.__setattr__(self, "layout", layout)
+        object.__setattr__(self, "health", JsonlHealthSink(layout.health_updates))
+        object.__setattr__(self, "events", JsonlEventSink(layout.events))
+        object.__setattr__(self, "drafts", EmlDraftSink(layout.drafts, from_address=from_address))
+        object.__setattr__(self, "chat", JsonlChatSink(layout.chat))
 
     def alert_log(self) -> JsonlAlertLog:
         """The cooldown log kept in this directory (``alert_log.jsonl``)."""
-        return JsonlAlertLog(self.directory / ALERT_LOG_FILENAME)
+        return JsonlAlertLog(self.layout.alert_log)
 
     def expansion_dispatcher(self) -> JsonlDispatcher:
         """The Sales Agent hand-off file in this directory (``expansion_tasks.jsonl``)."""
-        return JsonlDispatcher(self.directory / "expansion_tasks.jsonl")
+        return JsonlDispatcher(self.layout.expansion_tasks)
 
-    def completed_qbr_store(self) -> CompletedQBRStore:
+    def completed_qbr_store(self) -> JsonlCompletedQBRStore:
         """The record of completed QBR keys kept in this directory (``completed_qbrs.jsonl``)."""
-        return CompletedQBRStore(self.directory / "completed_qbrs.jsonl")
+        return JsonlCompletedQBRStore(self.layout.completed_qbrs)
 
     def write_qbr(self, document: QBRDocument) -> Path:
         """Write the QBR as Markdown to ``qbr/{idempotency key}.md`` (rewritten, never duplicated)."""
-        path = self.directory / "qbr" / f"{_safe_name(document.idempotency_key)}.md"
+        path = self.layout.qbrs / f"{_safe_name(document.idempotency_key)}.md"
         _write_atomically(path, document.to_markdown().encode("utf-8"))
         return path

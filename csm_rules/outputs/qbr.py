@@ -20,24 +20,21 @@ nesting, and well under the 500 KB request payload limit.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from csm_rules.config import Config, load_config
+from csm_rules.config.loader import Config, load_config
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.domain.vocabulary import CHURN_ORDER, ChurnLevel, OpportunityType, QBRKind
 from csm_rules.narration.narrative import Narrative
-from csm_rules.rules.schedule import fiscal_quarter
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import AccountVerdict
-from csm_rules.vocabulary import CHURN_ORDER, ChurnLevel, OpportunityType, QBRKind
+from csm_rules.rules.qbr_timing import fiscal_quarter
 
 __all__ = [
-    "NOTION_LIMITS",
     "QBR_SECTION_HEADINGS",
-    "NotionLimits",
     "QBRBulletList",
     "QBRDocument",
     "QBRMetric",
@@ -55,27 +52,6 @@ QBR_SECTION_HEADINGS: dict[str, str] = {
     "expansion": "Expansion & Next Steps",
 }
 
-
-class NotionLimits(NamedTuple):
-    """The Notion API limits :meth:`QBRDocument.to_notion_blocks` honours."""
-
-    text_length: int = 2000
-    """Characters (UTF-16 code units, as Notion counts them) in one rich-text element."""
-    rich_text_elements: int = 100
-    """Rich-text elements in one block (and in one table cell)."""
-    blocks_per_request: int = 100
-    """Blocks in one request, nested blocks (table rows) included."""
-    nesting_levels: int = 2
-    """Levels of nested children in one request."""
-    table_rows: int = 50
-    """Data rows per table block (a longer table becomes several, each repeating the header)."""
-    block_text_bytes: int = 100_000
-    """UTF-8 bytes of text in one block: keeps a request far below Notion's 500 KB payload limit."""
-    request_bytes: int = 400_000
-    """Serialised bytes of one request's blocks (Notion refuses payloads over 500 KB)."""
-
-
-NOTION_LIMITS = NotionLimits()
 
 _MODEL = ConfigDict(extra="forbid", frozen=True)
 
@@ -122,7 +98,8 @@ class QBRSection(BaseModel):
 
 
 class QBRDocument(BaseModel):
-    """A QBR for one account and period; render with :meth:`to_markdown` or :meth:`to_notion_blocks`."""
+    """A QBR for one account and period; render with :meth:`to_markdown`
+    (Notion: :func:`csm_rules.notion.blocks.qbr_blocks`)."""
 
     model_config = _MODEL
     title: str
@@ -147,7 +124,7 @@ class QBRDocument(BaseModel):
 
     def to_markdown(self) -> str:
         """The document as GitHub-flavoured Markdown (deterministic)."""
-        lines = [f"# {_md_line(self.title)}", "", _md_line(self._meta_line()), ""]
+        lines = [f"# {_md_line(self.title)}", "", _md_line(self.meta_line()), ""]
         for section in self.sections:
             lines += [f"## {_md_line(section.heading)}", ""]
             if section.narrative:
@@ -166,28 +143,17 @@ class QBRDocument(BaseModel):
                 lines += [f"### {_md_line(bullets.title)}", ""]
                 lines += [f"- {_md_line(item)}" for item in bullets.items] + [""]
             lines += ["---", ""]
-        lines += [f"*{_md_line(self._footer())}*", ""]
+        lines += [f"*{_md_line(self.footer())}*", ""]
         return "\n".join(lines)
 
-    def to_notion_blocks(self, limits: NotionLimits = NOTION_LIMITS) -> list[list[dict[str, Any]]]:
-        """Top-level Notion blocks in request-sized batches (send each batch as one request, in order).
-
-        Every batch honours ``limits`` (see :class:`NotionLimits`); text is split, never truncated, so
-        concatenating the rich-text contents gives back every text in full.
-        """
-        blocks: list[dict[str, Any]] = []
-        for spec in self._block_specs():
-            blocks.extend(_render(spec, limits))
-        return _batches(blocks, limits)
-
-    def _meta_line(self) -> str:
+    def meta_line(self) -> str:
         name = self.account_name or self.account_id
         return (
             f"Account: {name} ({self.account_id}) · Period: {self.period} · Trigger: {self.trigger.value}"
             f" · As of: {self.as_of.isoformat()}"
         )
 
-    def _footer(self) -> str:
+    def footer(self) -> str:
         writers = sorted({s.narrator for s in self.sections})
         fallbacks = [s.heading for s in self.sections if s.fallback_reason]
         text = (
@@ -197,27 +163,6 @@ class QBRDocument(BaseModel):
         if fallbacks:
             text += f" Fallback summaries in: {', '.join(fallbacks)}."
         return text
-
-    def _block_specs(self) -> Iterator[_Spec]:
-        yield _Spec("callout", [(self._meta_line(), False)])
-        for section in self.sections:
-            yield _Spec("divider", [])
-            yield _Spec("heading_2", [(section.heading, False)])
-            if section.narrative:
-                yield _Spec("paragraph", [(section.narrative, False)])
-            if section.notice:
-                yield _Spec("callout", [(section.notice, False)], icon="⚠️")
-            for metric in section.metrics:
-                yield _Spec("bulleted_list_item", [(f"{metric.label}: ", True), (metric.value, False)])
-            for table in section.tables:
-                yield _Spec("heading_3", [(table.title, False)])
-                yield _Spec("table", [], table=table)
-            for bullets in section.lists:
-                yield _Spec("heading_3", [(bullets.title, False)])
-                for item in bullets.items:
-                    yield _Spec("bulleted_list_item", [(item, False)])
-        yield _Spec("divider", [])
-        yield _Spec("paragraph", [(self._footer(), False)], italic=True)
 
 
 class QBRNarrator(Protocol):
@@ -646,158 +591,3 @@ def _md_line(text: str) -> str:
 
 def _md_cell(text: str) -> str:
     return _md_line(text).replace("|", "\\|")
-
-
-# -- Notion rendering -----------------------------------------------------------------------------
-
-
-class _Spec(NamedTuple):
-    """A block before splitting: its type and text segments ``(text, bold)``."""
-
-    type: str
-    segments: list[tuple[str, bool]]
-    icon: str = "📋"
-    italic: bool = False
-    table: QBRTable | None = None
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _split_text(text: str, limit: int = NOTION_LIMITS.text_length) -> list[str]:
-    """``text`` cut into pieces of at most ``limit`` UTF-16 code units, never inside a code point."""
-    pieces: list[str] = []
-    start = 0
-    while start < len(text):
-        end = min(start + limit, len(text))
-        while (over := _utf16_len(text[start:end]) - limit) > 0:
-            end -= max(1, over // 2)
-        pieces.append(text[start:end])
-        start = end
-    return pieces
-
-
-def _rich_text(segments: list[tuple[str, bool]], italic: bool, limits: NotionLimits) -> list[dict[str, Any]]:
-    elements = []
-    for text, bold in segments:
-        for piece in _split_text(text, limits.text_length):
-            element: dict[str, Any] = {"type": "text", "text": {"content": piece}}
-            if bold or italic:
-                element["annotations"] = {"bold": bold, "italic": italic}
-            elements.append(element)
-    return elements
-
-
-def _element_groups(elements: list[dict[str, Any]], limits: NotionLimits) -> list[list[dict[str, Any]]]:
-    """Elements grouped per block: ≤ the element limit and ≤ the text byte budget each."""
-    groups: list[list[dict[str, Any]]] = [[]]
-    size = 0
-    for element in elements:
-        cost = len(element["text"]["content"].encode("utf-8"))
-        current = groups[-1]
-        if current and (len(current) >= limits.rich_text_elements or size + cost > limits.block_text_bytes):
-            groups.append([])
-            size = 0
-        groups[-1].append(element)
-        size += cost
-    return groups
-
-
-def _render(spec: _Spec, limits: NotionLimits) -> list[dict[str, Any]]:
-    if spec.type == "divider":
-        return [{"object": "block", "type": "divider", "divider": {}}]
-    if spec.table is not None:
-        return _render_table(spec.table, limits)
-    blocks = []
-    for group in _element_groups(_rich_text(spec.segments, spec.italic, limits), limits):
-        body: dict[str, Any] = {"rich_text": group}
-        if spec.type == "callout":
-            body["icon"] = {"type": "emoji", "emoji": spec.icon}
-        blocks.append({"object": "block", "type": spec.type, spec.type: body})
-    return blocks
-
-
-def _render_table(table: QBRTable, limits: NotionLimits) -> list[dict[str, Any]]:
-    """Tables of at most ``limits.table_rows`` rows (and half a request's bytes), each repeating the header.
-
-    A table whose rows do not fit a table at all (a huge cell, a ragged row) is rendered as bullets.
-    """
-    width = len(table.columns)
-    header = _table_row([_rich_text([(c, True)], False, limits) for c in table.columns])
-    rows = [_table_row([_rich_text([(c, False)], False, limits) for c in row]) for row in table.rows]
-    budget = limits.request_bytes // 2
-    header_size = _size(header)
-    per_table = max(1, min(limits.table_rows, limits.blocks_per_request - 2))
-    fits = (
-        width > 0
-        and all(len(row) == width for row in table.rows)
-        and all(
-            len(cell) <= limits.rich_text_elements
-            for row in [header, *rows]
-            for cell in row["table_row"]["cells"]
-        )
-        and all(header_size + _size(row) <= budget for row in rows)
-    )
-    if not fits:
-        blocks: list[dict[str, Any]] = []
-        for values in table.rows:
-            text = "; ".join(f"{c}: {v}" for c, v in zip(table.columns, values, strict=False))
-            blocks.extend(_render(_Spec("bulleted_list_item", [(text, False)]), limits))
-        return blocks
-    chunks: list[list[dict[str, Any]]] = [[]]
-    size = header_size
-    for row in rows:
-        row_size = _size(row)
-        if chunks[-1] and (len(chunks[-1]) >= per_table or size + row_size > budget):
-            chunks.append([])
-            size = header_size
-        chunks[-1].append(row)
-        size += row_size
-    return [
-        {
-            "object": "block",
-            "type": "table",
-            "table": {
-                "table_width": width,
-                "has_column_header": True,
-                "has_row_header": False,
-                "children": [header, *chunk],
-            },
-        }
-        for chunk in chunks
-    ]
-
-
-def _table_row(cells: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    return {"object": "block", "type": "table_row", "table_row": {"cells": cells}}
-
-
-def _size(block: dict[str, Any]) -> int:
-    return len(json.dumps(block, ensure_ascii=False).encode("utf-8"))
-
-
-def _count_blocks(block: dict[str, Any]) -> int:
-    body = block.get(block["type"], {})
-    children = body.get("children", []) if isinstance(body, dict) else []
-    return 1 + sum(_count_blocks(child) for child in children)
-
-
-def _batches(blocks: list[dict[str, Any]], limits: NotionLimits) -> list[list[dict[str, Any]]]:
-    batches: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    count = size = 0
-    for block in blocks:
-        block_count = _count_blocks(block)
-        block_size = _size(block)
-        if current and (
-            count + block_count > limits.blocks_per_request or size + block_size > limits.request_bytes
-        ):
-            batches.append(current)
-            current, count, size = [], 0, 0
-        current.append(block)
-        count += block_count
-        size += block_size
-    if current:
-        batches.append(current)
-    return batches

@@ -14,26 +14,25 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from csm_rules.alerts import build_churn_alert
-from csm_rules.config import Config, load_config
-from csm_rules.cooldown import AlertGate, AlertLog, MemoryAlertLog
-from csm_rules.delivery import deliver, scrub_secrets
+from csm_rules.config.loader import Config, load_config
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
-from csm_rules.expansion_tasks import ExpansionDispatcher, build_expansion_task
 from csm_rules.narration import Narrator, TemplateNarrator
-from csm_rules.qbr import build_qbr
-from csm_rules.scan_state import CompletedQBRStore, QBRWriter
-from csm_rules.sinks import HealthUpdate, Sinks
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.sources import PortfolioSource, SourceProblem
-from csm_rules.verdict import AccountVerdict
+from csm_rules.outputs.alert_gate import AlertGate, AlertLog, MemoryAlertLog
+from csm_rules.outputs.alerts import build_churn_alert
+from csm_rules.outputs.channels import HealthUpdate, Sinks
+from csm_rules.outputs.delivery import deliver, scrub_secrets
+from csm_rules.outputs.expansion_tasks import ExpansionDispatcher, build_expansion_task
+from csm_rules.outputs.qbr import build_qbr
+from csm_rules.outputs.qbr_state import CompletedQBRStore, QBRWriter
+from csm_rules.sources.protocol import PortfolioSource, SourceProblem
 
 __all__ = ["STEPS", "ScanFailure", "ScanReport", "scan"]
 
-log = logging.getLogger("csm_rules.scan")
+log = logging.getLogger("csm_rules.jobs.scan")
 
 #: The steps of a scan; the scheduler's QBR jobs run only ``{"qbrs"}``.
 STEPS: frozenset[str] = frozenset({"health", "alerts", "expansions", "qbrs"})
@@ -304,17 +303,3 @@ def _qbr(
     report.qbr_locations.append(str(location))
     if store is not None:
         store.mark(verdict.account_id, due.covers, as_of=verdict.as_of)
-
-
-def default_paths(output: Path) -> dict[str, Path]:
-    """Where a local scan writes, for the CLI summary."""
-    return {
-        "health updates": output / "health_updates.jsonl",
-        "events": output / "events.jsonl",
-        "drafts": output / "drafts",
-        "chat": output / "chat.jsonl",
-        "expansion tasks": output / "expansion_tasks.jsonl",
-        "QBRs": output / "qbr",
-        "alert log": output / "alert_log.jsonl",
-        "completed QBR keys": output / "completed_qbrs.jsonl",
-    }

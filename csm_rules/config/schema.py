@@ -1,7 +1,7 @@
 """The shape of weights.yaml and thresholds.yaml, as pydantic models (pure: no file I/O here).
 
 Every key is declared once, with its allowed values; unknown keys are errors. The loader in
-:mod:`csm_rules.config` adds file, line and column to the errors these models raise.
+:mod:`csm_rules.config.loader` adds file, line and column to the errors these models raise.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from csm_rules.vocabulary import (
+from csm_rules.domain.vocabulary import (
     CATEGORICAL_FIELDS,
     SIGNAL_INPUTS,
     SIGNALS,

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = ["CSMScheduler", "JobRun", "ScheduledJob"]
 
-log = logging.getLogger("csm_rules.scheduler")
+log = logging.getLogger("csm_rules.jobs.scheduler")
 
 JobFunc = Callable[[date], object]
 

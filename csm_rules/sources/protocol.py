@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from csm_rules.snapshot import AccountSnapshot
+from csm_rules.domain.snapshot import AccountSnapshot
 
 __all__ = ["PortfolioSource", "SourceProblem", "SourceResult"]
 

@@ -10,42 +10,30 @@ verdict of a scan, one of:
 - ``no_alert`` — the verdict does not call for an alert (``should_alert`` is False).
 
 Every decision carries a reason, so the scan reports suppressed alerts instead of dropping them. "Now"
-is the verdict's ``as_of``, never the clock. The default log is ``alert_log.jsonl`` in the local sinks
-directory; any object with ``last_alert`` and ``record`` will do.
+is the verdict's ``as_of``, never the clock. The local default is
+:class:`csm_rules.local.alert_log.JsonlAlertLog`; any object with ``last_alert`` and ``record`` will do.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import date
-from os import PathLike
-from pathlib import Path
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from csm_rules.config import Config
-from csm_rules.jsonl_files import append_record, read_records
-from csm_rules.verdict import AccountVerdict
-from csm_rules.vocabulary import BAND_ORDER, CHURN_ORDER, Band, ChurnLevel
+from csm_rules.config.loader import Config
+from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.domain.vocabulary import BAND_ORDER, CHURN_ORDER, Band, ChurnLevel
 
 __all__ = [
-    "ALERT_LOG_FILENAME",
     "AlertDecision",
     "AlertGate",
     "AlertLog",
     "AlertRecord",
     "GateOutcome",
-    "JsonlAlertLog",
     "MemoryAlertLog",
 ]
-
-_log = logging.getLogger("csm_rules.cooldown")
-
-#: File name of the default alert log inside a local sinks directory.
-ALERT_LOG_FILENAME = "alert_log.jsonl"
 
 GateOutcome = Literal["deliver", "cooled_down", "capped", "no_alert"]
 
@@ -88,7 +76,7 @@ class AlertLog(Protocol):
         ...
 
 
-def _later(current: AlertRecord | None, candidate: AlertRecord) -> AlertRecord:
+def later_record(current: AlertRecord | None, candidate: AlertRecord) -> AlertRecord:
     """The more recent of two records; on the same day the later recorded one."""
     return candidate if current is None or candidate.as_of >= current.as_of else current
 
@@ -107,48 +95,7 @@ class MemoryAlertLog:
 
     def record(self, record: AlertRecord) -> None:
         """Remember a delivered alert."""
-        self._last[record.account_id] = _later(self._last.get(record.account_id), record)
-
-
-class JsonlAlertLog:
-    """An :class:`AlertLog` kept as JSON lines in ``path`` (append-only; read once, lazily).
-
-    A line that does not parse (say, cut short by a crash) is skipped with a warning: at worst the
-    account is alerted again, never silenced.
-    """
-
-    def __init__(self, path: str | PathLike[str]) -> None:
-        self.path = Path(path)
-        self._last: dict[str, AlertRecord] | None = None
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"JsonlAlertLog({str(self.path)!r})"
-
-    def last_alert(self, account_id: str) -> AlertRecord | None:
-        """The most recent alert recorded for the account, or None."""
-        with self._lock:
-            return self._loaded().get(account_id)
-
-    def record(self, record: AlertRecord) -> None:
-        """Append the record to the file (one flushed line) and remember it."""
-        with self._lock:
-            last = self._loaded()
-            append_record(self.path, record.model_dump(mode="json"), fsync=True)
-            last[record.account_id] = _later(last.get(record.account_id), record)
-
-    def _loaded(self) -> dict[str, AlertRecord]:
-        if self._last is None:
-            last: dict[str, AlertRecord] = {}
-            for number, data in read_records(self.path):
-                try:
-                    record = AlertRecord.model_validate(data)
-                except ValidationError as exc:
-                    _log.warning("%s:%d: skipping an invalid alert record: %s", self.path, number, exc.title)
-                    continue
-                last[record.account_id] = _later(last.get(record.account_id), record)
-            self._last = last
-        return self._last
+        self._last[record.account_id] = later_record(self._last.get(record.account_id), record)
 
 
 class AlertDecision(NamedTuple):
@@ -166,7 +113,7 @@ class AlertGate:
 
     Typical use in a scan::
 
-        gate = AlertGate.from_config(config, JsonlAlertLog(out / "alert_log.jsonl"))
+        gate = AlertGate.from_config(config, MemoryAlertLog())
         for verdict, decision in zip(verdicts, gate.decide(verdicts)):
             if decision.outcome == "deliver":
                 report = deliver(build_churn_alert(verdict, ...), sinks)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import QBRDue
+from csm_rules.domain.vocabulary import QBRKind
 from csm_rules.rules.compiled import CompiledRules
-from csm_rules.snapshot import AccountSnapshot
-from csm_rules.verdict import QBRDue
-from csm_rules.vocabulary import QBRKind
 
 __all__ = ["fiscal_quarter", "qbr_due"]
 

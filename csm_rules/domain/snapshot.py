@@ -17,8 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
-from csm_rules.errors import SnapshotError
-from csm_rules.vocabulary import (
+from csm_rules.domain.vocabulary import (
     SIGNALS,
     Band,
     CollectionsRisk,
@@ -27,6 +26,7 @@ from csm_rules.vocabulary import (
     Sentiment,
     UsageTrend,
 )
+from csm_rules.errors import SnapshotError
 
 __all__ = [
     "AccountSnapshot",

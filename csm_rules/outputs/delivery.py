@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from csm_rules.alerts import ChurnAlert
-from csm_rules.sinks import Sinks
+from csm_rules.outputs.alerts import ChurnAlert
+from csm_rules.outputs.channels import Sinks
 
 __all__ = [
     "CHANNELS",
@@ -30,7 +30,7 @@ __all__ = [
     "scrub_secrets",
 ]
 
-_log = logging.getLogger("csm_rules.delivery")
+_log = logging.getLogger("csm_rules.outputs.delivery")
 
 ChannelName = Literal["notion", "event_bus", "gmail_draft", "chat"]
 ChannelStatus = Literal["ok", "failed", "skipped"]

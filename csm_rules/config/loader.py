@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from csm_rules._resources import data_path
-from csm_rules.config_schema import KNOWN_KEYS, ThresholdsFile, WeightsFile, did_you_mean
+from csm_rules.config.schema import KNOWN_KEYS, ThresholdsFile, WeightsFile, did_you_mean
 from csm_rules.errors import ConfigError
 from csm_rules.rules.compiled import CompiledRules, compile_rules
 

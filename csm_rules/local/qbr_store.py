@@ -1,9 +1,4 @@
-"""State a scan keeps between runs: which QBR keys are completed.
-
-Due-ness is a state (see :mod:`csm_rules.rules.schedule`): a QBR is due until its idempotency key is
-completed. When the source cannot record completion itself (a portfolio file), the scan records it
-here, in an append-only JSONL file, and merges the keys into each snapshot before evaluating it.
-"""
+"""Completed QBR keys of a local scan, as JSON lines (``completed_qbrs.jsonl``)."""
 
 from __future__ import annotations
 
@@ -12,24 +7,13 @@ import threading
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
-from csm_rules.jsonl_files import append_record, read_records
-from csm_rules.qbr import QBRDocument
+from csm_rules.local.jsonl import append_record, read_records
 
-__all__ = ["CompletedQBRStore", "QBRWriter"]
+__all__ = ["JsonlCompletedQBRStore"]
 
 
-@runtime_checkable
-class QBRWriter(Protocol):
-    """Writes a QBR document somewhere (Markdown files, a Notion database); idempotent by its key."""
-
-    def write_qbr(self, document: QBRDocument) -> object:
-        """Write the document (never a duplicate for the same idempotency key); return where it went."""
-        ...
-
-
-class CompletedQBRStore:
+class JsonlCompletedQBRStore:
     """Append-only JSONL record of completed QBR keys, per account."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:

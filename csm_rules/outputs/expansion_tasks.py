@@ -4,38 +4,30 @@
 track into an :class:`ExpansionTask`; ``task.to_task()`` is the dict the host's dispatcher takes. The
 idempotency key names the account, the opportunity and the fiscal quarter of ``verdict.as_of``, so the
 same opportunity is handed over at most once a quarter however often the scan runs. A dispatcher
-(:class:`ExpansionDispatcher`; :class:`JsonlDispatcher` by default) never dispatches a key twice.
+(:class:`ExpansionDispatcher`; :class:`~csm_rules.JsonlDispatcher` locally) never dispatches a key twice.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import date
-from os import PathLike
-from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csm_rules.config import Config, load_config
-from csm_rules.jsonl_files import append_record, read_records
+from csm_rules.config.loader import Config, load_config
+from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity, to_jsonable
+from csm_rules.domain.vocabulary import Confidence, OpportunityType
 from csm_rules.narration.narrative import Narrative
-from csm_rules.rules.schedule import fiscal_quarter
-from csm_rules.verdict import AccountVerdict, ExpansionOpportunity, to_jsonable
-from csm_rules.vocabulary import Confidence, OpportunityType
+from csm_rules.rules.qbr_timing import fiscal_quarter
 
 __all__ = [
     "DEFAULT_TASK_TYPE",
     "DispatchOutcome",
     "ExpansionDispatcher",
     "ExpansionTask",
-    "JsonlDispatcher",
     "build_expansion_task",
     "expansion_task_json_schema",
 ]
-
-_log = logging.getLogger("csm_rules.expansion_tasks")
 
 #: The task type the Sales Agent handles, after the host's ``dispatch_*`` convention.
 DEFAULT_TASK_TYPE = "dispatch_expansion_opportunity"
@@ -143,39 +135,3 @@ class ExpansionDispatcher(Protocol):
     def dispatch(self, task: ExpansionTask) -> DispatchOutcome:
         """Dispatch the task, or return ``duplicate`` if its idempotency key was dispatched before."""
         ...
-
-
-class JsonlDispatcher:
-    """An :class:`ExpansionDispatcher` appending tasks to a JSON-lines file (the local default).
-
-    On start it reads the idempotency keys already in its file, so a restarted scan never dispatches a
-    key twice. Unreadable lines (a crash mid-write) are skipped with a warning.
-    """
-
-    def __init__(self, path: str | PathLike[str]) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._keys: set[str] = set()
-        for number, record in read_records(self.path):
-            key = record.get("idempotency_key")
-            if not isinstance(key, str):
-                _log.warning("%s:%d: skipping a task line without an idempotency key", self.path, number)
-                continue
-            self._keys.add(key)
-
-    def __repr__(self) -> str:
-        return f"JsonlDispatcher({str(self.path)!r})"
-
-    def dispatch(self, task: ExpansionTask) -> DispatchOutcome:
-        """Append the task unless its idempotency key is already in the file."""
-        with self._lock:
-            if task.idempotency_key in self._keys:
-                return "duplicate"
-            append_record(self.path, task.to_task(), fsync=True)
-            self._keys.add(task.idempotency_key)
-        return "dispatched"
-
-    def dispatched_keys(self) -> frozenset[str]:
-        """Every idempotency key dispatched through this file."""
-        with self._lock:
-            return frozenset(self._keys)

@@ -1,0 +1,1 @@
+"""The jobs layer: the main scan and the scheduler that runs it."""

@@ -1,0 +1,1 @@
+"""The local folder: every file a local scan writes, and their names in one place."""
