@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -53,6 +54,59 @@ MIRROR: dict[str, Any] = {
     "avg_ticket_sentiment": "negative",
     "escalation_count_90_days": 3,
 }
+
+
+#: Set by .ci/run: a test that needs PostgreSQL or Redis fails instead of skipping when it is absent.
+REQUIRE_SERVICES = os.environ.get("CSM_REQUIRE_SERVICES") == "1"
+POSTGRES_URL = os.environ.get("CSM_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CSM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _unavailable(what: str, how: str, error: BaseException) -> None:
+    message = (
+        f"{what} is not reachable ({type(error).__name__}: {error}). {how} "
+        "CI sets CSM_REQUIRE_SERVICES=1, which turns this skip into a failure."
+    )
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL URL that answers (CSM_TEST_POSTGRES_URL, default 127.0.0.1:5432, database test)."""
+    try:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        _unavailable(
+            "PostgreSQL",
+            "Start it (trust auth, database `test`) or point CSM_TEST_POSTGRES_URL at one, then re-run.",
+            exc,
+        )
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis URL that answers (CSM_TEST_REDIS_URL, default redis://127.0.0.1:6379/0)."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        _unavailable(
+            "Redis",
+            "Start redis-server on 127.0.0.1:6379 or point CSM_TEST_REDIS_URL at one, then re-run.",
+            exc,
+        )
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")
