@@ -15,10 +15,12 @@ from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 __all__ = [
     "QBR_SECTIONS",
     "AlertTexts",
+    "NarrationRequest",
     "NarrationUsage",
     "Narrative",
     "Narrator",
     "NarratorName",
+    "PreparingNarrator",
 ]
 
 #: The QBR section ids, in document order: Account Health Summary, ROI & Business Impact,
@@ -123,4 +125,31 @@ class Narrator(Protocol):
 
     def alert_texts(self, verdict: AccountVerdict, explanation: Narrative) -> AlertTexts:
         """The Gmail draft and chat texts of a churn alert, built around ``explanation``."""
+        ...
+
+
+@dataclass(frozen=True)
+class NarrationRequest:
+    """One text a scan has decided it needs, known before any action is performed.
+
+    The scan decides first (cooldown, caps, claims, duplicates) and then hands every text it will use
+    to :meth:`PreparingNarrator.prepare` at once, so a narrator can write them concurrently; the
+    per-text methods called afterwards return the prepared narratives.
+    """
+
+    kind: Literal["churn_explanation", "talk_track", "qbr_summaries"]
+    verdict: AccountVerdict
+    snapshot: AccountSnapshot | None = None
+    opportunity: ExpansionOpportunity | None = None
+    sections: tuple[str, ...] = QBR_SECTIONS
+    urgent: bool = True
+    """False when the text may wait (a scheduled QBR run): a narrator may then use a slower, cheaper path."""
+
+
+@runtime_checkable
+class PreparingNarrator(Protocol):
+    """A narrator that can write many texts ahead of their use (concurrently, paced, batched)."""
+
+    def prepare(self, requests: Sequence[NarrationRequest]) -> None:
+        """Write the texts of ``requests`` now; the per-text methods then return them without a request."""
         ...
