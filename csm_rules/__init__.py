@@ -15,8 +15,9 @@ a module imports only from its own layer and the layers below (``tests/test_arch
 it; imports under ``TYPE_CHECKING`` are annotations only):
 
 ==========================  ===================================================================
-``errors``                  the exception tree (and the package's data-file and GC helpers)
+``errors`` ``breaker``      the exception tree, the circuit breaker (and the data-file and GC helpers)
 ``domain/``                 vocabulary, one ``SignalSpec`` per signal, snapshot, verdict
+``text/``                   escaping per destination, number formats, plain-language labels
 ``rules/``                  the pure rule families — no I/O, no clock, no narration
 ``config/``                 weights.yaml / thresholds.yaml: schema, loading, compiling, fingerprint
 ``engine``                  ``evaluate`` / ``evaluate_many``

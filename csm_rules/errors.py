@@ -11,6 +11,7 @@ already catch ``ValueError`` keep working::
     ├── NotionRequestError(RuntimeError) a Notion request failed for good (permanent, or retries spent)
     ├── UnconfirmedWrite(RuntimeError)   a Notion write may or may not have landed: re-read, then decide
     ├── AccountNotFoundError(LookupError) no Notion page carries this account id
+    ├── CircuitOpenError(RuntimeError)   a service was skipped: its circuit breaker opened in this scan
     ├── LLMCallsDisabledError(RuntimeError)  a real LLM call was attempted while ALLOW_LLM_CALLS is False
     └── MissingExtraError(ImportError)   an optional dependency is not installed (with the install hint)
 """
@@ -103,3 +104,11 @@ class AccountNotFoundError(CsmRulesError, LookupError):
     def __init__(self, account_id: str) -> None:
         super().__init__(f"no page in the Notion accounts database has account id {account_id!r}")
         self.account_id = account_id
+
+
+class CircuitOpenError(CsmRulesError, RuntimeError):
+    """A call was skipped because the service's circuit breaker opened earlier in this scan."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(reason)
+        self.service = service

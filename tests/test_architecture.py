@@ -25,7 +25,9 @@ RULE_FILES = sorted((PACKAGE / "rules").glob("*.py"))
 #: the config layer compiles the rules). Keep this table and the package docstring in step.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "_resources", "gc_pause"),
+    ("breaker",),
     ("domain",),
+    ("text",),
     ("rules",),
     ("config",),
     ("engine",),
