@@ -1,4 +1,10 @@
-"""Shared fixtures for the core tests: the packaged config, a healthy account and its mirror."""
+"""Shared fixtures for the core tests: the pinned test config, a healthy account and its mirror.
+
+Hypothesis runs under one of two profiles registered here: ``dev`` (few examples, for the edit-run
+loop) and ``ci`` (many; a failure prints a reproduction blob). ``HYPOTHESIS_PROFILE=dev|ci`` picks
+one; otherwise ``ci`` when the ``CI`` environment variable is set to anything but ``""``, ``0`` or
+``false`` (CI services set ``CI=true``; ``.ci/run`` does too), else ``dev``.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # The suite runs against this source tree whether or not the package is installed in the venv.
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from pinned_config import pinned_config  # noqa: E402
+
 import csm_rules  # noqa: E402
+
+# Property tests build snapshots and verdicts (hundreds of µs each): time limits would flake on a
+# busy machine, and examples that take long to generate are expected, not a health problem.
+_COMMON: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("dev", max_examples=30, **_COMMON)
+settings.register_profile("ci", max_examples=150, print_blob=True, database=None, **_COMMON)
+
+
+def _profile() -> str:
+    chosen = os.environ.get("HYPOTHESIS_PROFILE")
+    if chosen:
+        return chosen
+    return "ci" if os.environ.get("CI", "").strip().lower() not in ("", "0", "false") else "dev"
+
+
+settings.load_profile(_profile())
 
 AS_OF = date(2026, 11, 24)
 
@@ -111,7 +136,13 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def config() -> csm_rules.Config:
-    """The packaged default configuration."""
+    """The configuration the tests pin (tests/configs/), not the packaged defaults an analyst retunes."""
+    return pinned_config()
+
+
+@pytest.fixture(scope="session")
+def packaged_config() -> csm_rules.Config:
+    """The packaged default configuration, for tests that check the defaults on purpose."""
     return csm_rules.load_config()
 
 

@@ -7,22 +7,24 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pinned_config import THRESHOLDS_PATH, WEIGHTS_PATH
 
 import csm_rules
 from csm_rules.config.schema import ThresholdsFile, WeightsFile
 
-ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = (ROOT / "weights.yaml").read_text(encoding="utf-8")
-THRESHOLDS = (ROOT / "thresholds.yaml").read_text(encoding="utf-8")
+# The error tests edit the tests' own config files (tests/configs/), so a retune of the packaged
+# defaults cannot turn an edit into a no-op.
+WEIGHTS = WEIGHTS_PATH.read_text(encoding="utf-8")
+THRESHOLDS = THRESHOLDS_PATH.read_text(encoding="utf-8")
 
 
 CONDITION = "- {signal: login_frequency_days, gt: 30}"
-"""A condition in the default churn patterns (the header comment has it without the dash)."""
+"""A condition in the tests' churn patterns."""
 
 
 def edit(text: str, old: str, new: str) -> str:
-    """Replace the first occurrence of ``old``; fail loudly if the default file no longer has it."""
-    assert old in text, f"the default file no longer contains {old!r}"
+    """Replace the first occurrence of ``old``; fail loudly if the test config no longer has it."""
+    assert old in text, f"the test config no longer contains {old!r}"
     return text.replace(old, new, 1)
 
 
@@ -69,14 +71,12 @@ def assert_points_within(message: str, path: str, first: int, last: int) -> None
 # -- defaults and fingerprint -------------------------------------------------------------------------
 
 
-def test_defaults_load(config: csm_rules.Config) -> None:
-    assert isinstance(config, csm_rules.Config)
-    assert set(config.weights.weights) == set(csm_rules.SIGNALS)
-    assert config.thresholds.bands.GREEN == 70
-    assert config.thresholds.bands.AMBER == 40
-    assert config.thresholds.churn.contract_window_days == 60
-    assert {"enterprise", "smb"} <= set(config.weights.segments)
-    assert config.fingerprint.startswith("sha256:")
+def test_defaults_load(packaged_config: csm_rules.Config) -> None:
+    # What the packaged numbers should look like is tests/test_defaults.py's business.
+    assert isinstance(packaged_config, csm_rules.Config)
+    assert set(packaged_config.weights.weights) == set(csm_rules.SIGNALS)
+    assert {"enterprise", "smb"} <= set(packaged_config.weights.segments)
+    assert packaged_config.fingerprint.startswith("sha256:")
 
 
 def test_default_config_is_cached() -> None:
@@ -88,7 +88,7 @@ def test_fingerprint_is_stable_and_ignores_comments_and_path(
 ) -> None:
     copy = tmp_path / "w.yaml"
     copy.write_text("# an analyst's note\n" + WEIGHTS, encoding="utf-8")
-    reloaded = csm_rules.load_config(weights=copy)
+    reloaded = csm_rules.load_config(weights=copy, thresholds=THRESHOLDS_PATH)
     assert reloaded.fingerprint == config.fingerprint
     rebuilt = csm_rules.Config.from_models(config.weights, config.thresholds)
     assert rebuilt.fingerprint == config.fingerprint
@@ -97,7 +97,7 @@ def test_fingerprint_is_stable_and_ignores_comments_and_path(
 def test_fingerprint_changes_when_a_weight_changes(tmp_path: Path, config: csm_rules.Config) -> None:
     path = tmp_path / "w.yaml"
     path.write_text(edit(WEIGHTS, "  support: 8\n", "  support: 9\n"), encoding="utf-8")
-    assert csm_rules.load_config(weights=path).fingerprint != config.fingerprint
+    assert csm_rules.load_config(weights=path, thresholds=THRESHOLDS_PATH).fingerprint != config.fingerprint
 
 
 def test_fingerprint_changes_when_a_threshold_changes(tmp_path: Path, config: csm_rules.Config) -> None:
@@ -105,7 +105,7 @@ def test_fingerprint_changes_when_a_threshold_changes(tmp_path: Path, config: cs
     path.write_text(
         edit(THRESHOLDS, "contract_window_days: 60", "contract_window_days: 61"), encoding="utf-8"
     )
-    assert csm_rules.load_config(thresholds=path).fingerprint != config.fingerprint
+    assert csm_rules.load_config(weights=WEIGHTS_PATH, thresholds=path).fingerprint != config.fingerprint
 
 
 def test_verdict_carries_the_fingerprint(config: csm_rules.Config) -> None:
@@ -330,11 +330,7 @@ def test_every_problem_in_both_files_is_reported_at_once(tmp_path: Path) -> None
 
 
 def test_a_denormal_weight_is_rejected(tmp_path: Path) -> None:
-    text = (
-        (ROOT / "weights.yaml")
-        .read_text(encoding="utf-8")
-        .replace("login_frequency: 10", "login_frequency: 5.0e-324", 1)
-    )
+    text = edit(WEIGHTS, "  login_frequency: 10\n", "  login_frequency: 5.0e-324\n")
     bad = tmp_path / "weights.yaml"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(csm_rules.ConfigError, match="0 or at least 1e-06: login_frequency"):

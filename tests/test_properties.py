@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -17,8 +17,9 @@ from csm_rules.config.schema import Component, SignalCurve
 from csm_rules.domain.vocabulary import SIGNALS, Band, Engagement, PaymentStatus, Sentiment, UsageTrend
 from csm_rules.testing.strategies import account_snapshots, configs, scores_near_band_edges
 
-PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Example counts come from the hypothesis profile (tests/conftest.py): dev is quick, ci thorough.
+PROPERTY = settings()
+FEW = settings(max_examples=max(10, settings().max_examples // 2))
 
 #: Valid replacement values for each scored snapshot field, and the paired inputs to drop with it.
 FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {

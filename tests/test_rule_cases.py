@@ -6,7 +6,7 @@ Analysts add a case without Python. Each file is a list of cases::
       description: optional, for the reader
       account:                              # AccountSnapshot fields; as_of defaults to 2026-11-24,
         feature_adoption_rate: 0.9          # account_id to acc-1. YAML anchors/merge keys (<<:) work.
-      thresholds:                           # optional: merged into the packaged thresholds.yaml
+      thresholds:                           # optional: merged into tests/configs/thresholds.yaml
         qbr: {fiscal_year_start_month: 4}   # (mappings merge, lists and values replace)
       weights: {}                           # optional: the same for weights.yaml
       expect:                               # only the keys given are checked
@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pinned_config import pinned_config
 
 import csm_rules
 from csm_rules.config.schema import ThresholdsFile, WeightsFile
@@ -145,10 +146,10 @@ def _config(case: dict[str, Any]) -> csm_rules.Config:
     weights_patch = case.get("weights") or {}
     thresholds_patch = case.get("thresholds") or {}
     if not weights_patch and not thresholds_patch:
-        return csm_rules.load_config()
+        return pinned_config()
     key = json.dumps([weights_patch, thresholds_patch], sort_keys=True, default=str)
     if key not in _CONFIGS:
-        default = csm_rules.load_config()
+        default = pinned_config()
         weights = _merge(default.weights.model_dump(mode="json"), weights_patch)
         thresholds = _merge(
             default.thresholds.model_dump(mode="json", by_alias=True, exclude_none=True), thresholds_patch

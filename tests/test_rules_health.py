@@ -21,9 +21,9 @@ def verdict(config: csm_rules.Config, **fields: Any) -> csm_rules.AccountVerdict
 
 
 @pytest.fixture(scope="module")
-def linear_config() -> csm_rules.Config:
-    """Defaults, except feature adoption scores linearly: rate 0.7 → 70 (handy for band edges)."""
-    default = csm_rules.load_config()
+def linear_config(config: csm_rules.Config) -> csm_rules.Config:
+    """The test config, except feature adoption scores linearly: rate 0.7 → 70 (handy for band edges)."""
+    default = config
     signals = dict(default.thresholds.signals)
     signals["feature_adoption"] = SignalCurve(
         components={"feature_adoption_rate": Component(points=((0.0, 0.0), (1.0, 100.0)))}
@@ -259,10 +259,10 @@ def test_score_health_returns_the_facts_later_rules_read(
     assert facts["modules_count"] == 0
 
 
-def test_zero_weight_signals_stay_visible_when_nothing_else_is_present() -> None:
+def test_zero_weight_signals_stay_visible_when_nothing_else_is_present(config: csm_rules.Config) -> None:
     weights = dict.fromkeys(csm_rules.SIGNALS, 1.0)
     weights["tam_health"] = 0.0
-    base = csm_rules.load_config()
+    base = config
     config = csm_rules.Config.from_models(
         base.weights.model_copy(update={"weights": weights, "segments": {}}), base.thresholds
     )

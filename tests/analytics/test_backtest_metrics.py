@@ -7,7 +7,7 @@ import random
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from csm_rules.analytics.metrics import (
@@ -34,7 +34,6 @@ def pairwise_auc(risk: list[float], churned: list[bool]) -> float:
     return wins / pairs
 
 
-@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 20).map(float), st.booleans()), min_size=2, max_size=60))
 def test_auc_equals_pairwise_mann_whitney(rows: list[tuple[float, bool]]) -> None:
     risk = [r for r, _ in rows]

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csm_rules import AccountSnapshot, AccountVerdict, Config, evaluate, load_config
@@ -51,13 +51,12 @@ def _check(snapshots: list[AccountSnapshot], config: Config) -> None:
         _assert_row(columns, row, evaluate(snapshot, config))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(portfolios, configs())
 def test_evaluate_columns_equals_evaluate(snapshots: list[AccountSnapshot], config: Config) -> None:
     _check(snapshots, config)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, settings().max_examples * 2 // 3))
 @given(portfolios, configs(), configs(curves=False, levels=False, bands=False))
 def test_reweight_equals_evaluate_with_the_new_weights(
     snapshots: list[AccountSnapshot], config: Config, other: Config
@@ -103,7 +102,7 @@ def _with_computed_fact_conditions() -> Config:
     return Config.from_models(default.weights, ThresholdsFile.model_validate(data))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, settings().max_examples * 2 // 3))
 @given(portfolios)
 def test_conditions_on_computed_facts(snapshots: list[AccountSnapshot]) -> None:
     _check(snapshots, _with_computed_fact_conditions())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from narration_verdicts import ALL, amber_behavioral, green_expanding, red_high_risk
+from pinned_config import pinned_config
 
 import csm_rules
 from csm_rules.domain.snapshot import AccountSnapshot, HealthPoint, Owner, ValueMetrics
@@ -107,7 +108,7 @@ def _snapshots() -> dict[str, AccountSnapshot]:
 @pytest.mark.parametrize("name", ["at_risk", "healthy_expanding", "sparse"])
 def test_golden_real_verdicts(name: str) -> None:
     snapshot = _snapshots()[name]
-    verdict = csm_rules.evaluate(snapshot, csm_rules.load_config())
+    verdict = csm_rules.evaluate(snapshot, pinned_config())
     text = _all_texts(TemplateNarrator(), verdict, snapshot)
     _check_golden(f"evaluated_{name}", text)
 
@@ -133,9 +134,7 @@ def _verdict_cases() -> list[tuple[str, Callable[[], tuple[AccountVerdict, Accou
         (name, lambda f=factory: (f(), None)) for name, factory in sorted(ALL.items())
     ]
     for name, snapshot in _snapshots().items():
-        cases.append(
-            (f"evaluated_{name}", lambda s=snapshot: (csm_rules.evaluate(s, csm_rules.load_config()), s))
-        )
+        cases.append((f"evaluated_{name}", lambda s=snapshot: (csm_rules.evaluate(s, pinned_config()), s)))
     return cases
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pinned_config import pinned_config
+
 import csm_rules
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.domain.vocabulary import ChurnLevel
@@ -46,8 +48,8 @@ def snapshot(**overrides: Any) -> csm_rules.AccountSnapshot:
 
 
 def verdict(**overrides: Any) -> AccountVerdict:
-    """Acme's verdict (packaged config) with snapshot ``overrides`` applied."""
-    return csm_rules.evaluate(snapshot(**overrides))
+    """Acme's verdict (the tests' pinned config) with snapshot ``overrides`` applied."""
+    return csm_rules.evaluate(snapshot(**overrides), pinned_config())
 
 
 def at_level(

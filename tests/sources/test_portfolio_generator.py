@@ -35,7 +35,7 @@ def test_outcomes_only_add_two_keys() -> None:
     assert all(not set(OUTCOME_FIELDS) & set(r) for r in plain)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=max(5, settings().max_examples // 6))
 @given(
     n=st.integers(min_value=0, max_value=25),
     seed=st.integers(min_value=0, max_value=2**32),
