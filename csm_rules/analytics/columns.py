@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 from csm_rules.analytics._numpy import has_numpy, require_numpy
 from csm_rules.config.loader import Config, load_config
 from csm_rules.config.schema import Condition, ThresholdsFile, WeightsFile
+from csm_rules.domain.periods import within_days
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.vocabulary import CHURN_ORDER, SIGNALS, Band, ChurnLevel
+from csm_rules.rules.churn import churn_level, escalated_level
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.health import best_recent_score, signal_subscores, snapshot_facts
 
@@ -56,6 +58,16 @@ __all__ = [
 BAND_CODES: tuple[Band, ...] = (Band.RED, Band.AMBER, Band.GREEN)
 _BAND_CODE = {band: code for code, band in enumerate(BAND_CODES)}
 _LEVEL_CODE = {level: code for code, level in enumerate(CHURN_ORDER)}
+#: rules/churn.py's level matrix as codes, ``[band code][contract][behavioral]``, and its escalation
+#: step by level code: the columns look the single-account rules up instead of restating them.
+_LEVEL_MATRIX = tuple(
+    tuple(
+        tuple(_LEVEL_CODE[churn_level(band, contract, behavioral)] for behavioral in (False, True))
+        for contract in (False, True)
+    )
+    for band in BAND_CODES
+)
+_STEP_UP = tuple(_LEVEL_CODE[escalated_level(level)] for level in CHURN_ORDER)
 _N = len(SIGNALS)
 _PATTERNS = 1 << _N
 #: Facts that depend on the weights or the score; every other fact is fixed by the snapshot.
@@ -109,10 +121,7 @@ def _plan(config: Config) -> _Plan:
     thresholds = config.thresholds
     caps = []
     for cap in thresholds.caps:
-        ceiling = None
-        if cap.max_band is not None:
-            # the same ceiling as the single-account path: just below the next band up
-            ceiling = (rules.green if cap.max_band is Band.AMBER else rules.amber) - 0.1
+        ceiling = None if cap.max_band is None else rules.ceiling(cap.max_band)
         caps.append((node(cap.when), cap.multiply, ceiling))
     behavioral = tuple(node(rule.when) for rule in thresholds.churn.behavioral)
     escalation = thresholds.churn.escalation
@@ -187,7 +196,7 @@ class SubscoreMatrix:
             honoured = manual is not None and (manual.expires is None or as_of <= manual.expires)
             override.append(_BAND_CODE[manual.band] if honoured and manual is not None else -1)
             days = None if "renewal_proximity" in stale_signals else snapshot.days_to_renewal
-            renewal_window.append(days is not None and 0 <= days <= window)
+            renewal_window.append(within_days(days, window))
             best = best_recent_score(snapshot)
             recent_best.append(math.nan if best is None else best)
             if static:
@@ -382,18 +391,12 @@ def evaluate_columns(matrix: SubscoreMatrix, weights: WeightsLike | None = None)
     behavioral = np.zeros(n, dtype=bool)
     for rule in plan.behavioral:
         behavioral |= _mask(rule, arrays["static"], facts, n)
-    green = band == _BAND_CODE[Band.GREEN]
-    red = band == _BAND_CODE[Band.RED]
-    # the level matrix: both → critical; contract only → critical if RED else high;
-    # behavioural only → high unless GREEN (medium); none → low if GREEN else medium
-    level = np.where(
-        contract,
-        np.where(behavioral | red, 3, 2),
-        np.where(behavioral, np.where(green, 1, 2), np.where(green, 0, 1)),
-    ).astype(np.int8)
+    level = np.asarray(_LEVEL_MATRIX, dtype=np.int8)[
+        band, contract.astype(np.intp), behavioral.astype(np.intp)
+    ]
     if plan.escalation is not None:
         escalation = _mask(plan.escalation, arrays["static"], facts, n)
-        level = np.minimum(level + escalation, 3).astype(np.int8)
+        level = np.where(escalation, np.asarray(_STEP_UP, dtype=np.int8)[level], level)
     else:
         escalation = np.zeros(n, dtype=bool)
     alerts = config.thresholds.alerts

@@ -22,6 +22,7 @@ from csm_rules.domain.vocabulary import (
 )
 
 __all__ = [
+    "DEFAULT_CLAUDE_MODEL",
     "FACTS",
     "Condition",
     "ThresholdsFile",
@@ -401,11 +402,15 @@ class QBR(BaseModel):
     contract_lead_days: Annotated[int, Field(ge=0)] = 90
 
 
+#: The Claude model when thresholds.yaml names none; the one place the package names a model.
+DEFAULT_CLAUDE_MODEL = "claude-haiku-4-5"
+
+
 class Narration(BaseModel):
     """Claude narrator settings."""
 
     model_config = _STRICT
-    model: str = "claude-haiku-4-5"
+    model: str = DEFAULT_CLAUDE_MODEL
     max_tokens: Annotated[int, Field(gt=0, le=8192)] = 700
     timeout_seconds: Annotated[float, Field(gt=0)] = 20.0
 

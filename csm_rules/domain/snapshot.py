@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
+from csm_rules.domain.periods import days_between
 from csm_rules.domain.vocabulary import (
     SIGNALS,
     Band,
@@ -228,12 +229,19 @@ class AccountSnapshot(BaseModel):
             raise _future("last_escalation_date", escalation, as_of)
 
         if interaction is not None:
-            _fill(values, "days_since_last_interaction", (as_of - interaction).days, "last_interaction_date")
+            _fill(
+                values,
+                "days_since_last_interaction",
+                days_between(interaction, as_of),
+                "last_interaction_date",
+            )
         if escalation is not None:
-            _fill(values, "days_since_last_escalation", (as_of - escalation).days, "last_escalation_date")
+            _fill(
+                values, "days_since_last_escalation", days_between(escalation, as_of), "last_escalation_date"
+            )
         renewal = values["renewal_date"]
         if renewal is not None:
-            _fill(values, "days_to_renewal", (renewal - as_of).days, "renewal_date")
+            _fill(values, "days_to_renewal", days_between(as_of, renewal), "renewal_date")
         overdue = values["invoice_days_overdue"]
         if overdue is not None:
             status = payment_status_for_days(overdue)

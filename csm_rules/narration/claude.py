@@ -58,10 +58,8 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 if TYPE_CHECKING:
     from csm_rules.narration import Narrator
 
-__all__ = ["DEFAULT_MODEL", "PROMPT_VERSION", "ClaudeNarrator"]
+__all__ = ["PROMPT_VERSION", "ClaudeNarrator"]
 
-#: Used when no config is given and none can be loaded (thresholds.yaml ``narration.model`` wins).
-DEFAULT_MODEL = "claude-haiku-4-5"
 #: Bump when the request shape (tool schemas, FACTS layout, task wording) changes: it is part of cache keys.
 PROMPT_VERSION = "1"
 

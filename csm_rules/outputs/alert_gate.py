@@ -23,6 +23,7 @@ from typing import Literal, NamedTuple, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict
 
 from csm_rules.config.loader import Config
+from csm_rules.domain.periods import days_between
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.domain.vocabulary import BAND_ORDER, CHURN_ORDER, Band, ChurnLevel
 
@@ -150,7 +151,7 @@ class AlertGate:
         if CHURN_ORDER.index(level) > CHURN_ORDER.index(previous.churn_level):
             reason = f"churn risk rose from {previous.churn_level.value} to {level.value}"
             return AlertDecision(verdict.account_id, "deliver", reason, level, previous)
-        days = (verdict.as_of - previous.as_of).days
+        days = days_between(previous.as_of, verdict.as_of)
         if days < self.cooldown_days:
             reason = (
                 f"alerted at churn risk {previous.churn_level.value} on {previous.as_of.isoformat()}, "

@@ -15,10 +15,11 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from csm_rules.config.loader import Config, load_config
+from csm_rules.domain.keys import expansion_task_key
+from csm_rules.domain.periods import fiscal_period
 from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity, to_jsonable
 from csm_rules.domain.vocabulary import Confidence, OpportunityType
 from csm_rules.narration.narrative import Narrative
-from csm_rules.rules.qbr_timing import fiscal_quarter
 
 __all__ = [
     "DEFAULT_TASK_TYPE",
@@ -98,9 +99,7 @@ def build_expansion_task(
     else:
         text, narrator = talk_track, None
     start_month = (config if config is not None else load_config()).thresholds.qbr.fiscal_year_start_month
-    year, quarter = fiscal_quarter(verdict.as_of, start_month)
-    period = f"{year}-Q{quarter}"
-    kind = opportunity.opportunity_type.value
+    period = fiscal_period(verdict.as_of, start_month)
     owner = verdict.owner
     return ExpansionTask(
         type=task_type,
@@ -117,7 +116,9 @@ def build_expansion_task(
         recommended_talk_track=text,
         talk_track_narrator=narrator,
         period=period,
-        idempotency_key=f"expansion:{verdict.account_id}:{kind}:{opportunity.key}:{period}",
+        idempotency_key=expansion_task_key(
+            verdict.account_id, opportunity.opportunity_type.value, opportunity.key, period
+        ),
         as_of=verdict.as_of,
         config_fingerprint=verdict.config_fingerprint,
     )

@@ -27,11 +27,12 @@ from typing import Any, NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from csm_rules.config.loader import Config, load_config
+from csm_rules.domain.keys import contract_qbr_key, quarterly_qbr_key
+from csm_rules.domain.periods import contract_end, days_between, fiscal_period
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.domain.vocabulary import CHURN_ORDER, ChurnLevel, OpportunityType, QBRKind
 from csm_rules.narration.narrative import Narrative
-from csm_rules.rules.qbr_timing import fiscal_quarter
 
 __all__ = [
     "QBR_SECTION_HEADINGS",
@@ -248,14 +249,13 @@ def _occasion(
     account = verdict.account_id
     if wanted is QBRKind.QUARTERLY:
         start = (config if config is not None else load_config()).thresholds.qbr.fiscal_year_start_month
-        year, quarter = fiscal_quarter(verdict.as_of, start)
-        period = f"{year}-Q{quarter}"
-        key = f"qbr:{account}:{period}"
+        period = fiscal_period(verdict.as_of, start)
+        key = quarterly_qbr_key(account, period)
         return wanted, period, key, (key,)
-    end = snapshot.contract_end_date or snapshot.renewal_date
+    end = contract_end(snapshot)
     if end is None:
         raise ValueError(f"a contract QBR for {account} needs contract_end_date or renewal_date")
-    key = f"qbr:{account}:contract:{end.isoformat()}"
+    key = contract_qbr_key(account, end)
     return wanted, f"contract ending {end.isoformat()}", key, (key,)
 
 
@@ -511,7 +511,7 @@ def _expansion_section(snapshot: AccountSnapshot, verdict: AccountVerdict, summa
         terms.append(f"Seats: {used}{snapshot.seats_purchased} purchased")
     end = snapshot.contract_end_date
     if end is not None:
-        terms.append(f"Contract ends {end.isoformat()} ({_days((end - snapshot.as_of).days)})")
+        terms.append(f"Contract ends {end.isoformat()} ({_days(days_between(snapshot.as_of, end))})")
     if snapshot.renewal_date is not None and snapshot.renewal_date != end:
         terms.append(f"Renewal date {snapshot.renewal_date.isoformat()}")
     if snapshot.days_to_renewal is not None:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from csm_rules.domain.periods import within_days
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import ChurnResult, ChurnTrigger, HealthResult, MatchedCondition
 from csm_rules.domain.vocabulary import CHURN_ORDER, Band, ChurnLevel, TriggeredBy
 from csm_rules.rules.compiled import CompiledRules
 
-__all__ = ["assess_churn", "churn_level"]
+__all__ = ["assess_churn", "churn_level", "escalated_level"]
 
 
 _ONE_STEP_UP = {level: CHURN_ORDER[min(i + 1, len(CHURN_ORDER) - 1)] for i, level in enumerate(CHURN_ORDER)}
+
+
+def escalated_level(level: ChurnLevel) -> ChurnLevel:
+    """The level one step up, as a TAM escalation raises it; critical stays critical.
+
+    Example: ``escalated_level(ChurnLevel.MEDIUM)`` is ``ChurnLevel.HIGH``.
+    """
+    return _ONE_STEP_UP[level]
 
 
 def churn_level(band: Band, contract: bool, behavioral: bool) -> ChurnLevel:
@@ -47,7 +56,7 @@ def assess_churn(
     triggers: list[ChurnTrigger] = []
     days = None if "renewal_proximity" in health.stale else snapshot.days_to_renewal
     window = rules.contract_window_days
-    contract = band in rules.contract_bands and days is not None and 0 <= days <= window
+    contract = band in rules.contract_bands and within_days(days, window)
     if contract:
         triggers.append(
             ChurnTrigger(
@@ -74,7 +83,7 @@ def assess_churn(
             triggers.append(
                 ChurnTrigger("tam_escalation", rules.escalation.id, rules.escalation.description, evidence)
             )
-            raised = _ONE_STEP_UP[level]
+            raised = escalated_level(level)
             escalated = raised is not level
             level = raised
     if contract and behavioral:

@@ -94,6 +94,14 @@ class CompiledRules:
             return Band.AMBER
         return Band.RED
 
+    def ceiling(self, max_band: Band) -> float:
+        """The highest score a cap to ``max_band`` leaves: just below the next band's lower edge.
+
+        One decimal below, because scores are banded after rounding to one decimal: with GREEN at
+        70, a cap to AMBER leaves at most 69.9, which rounds and bands as AMBER.
+        """
+        return (self.green if max_band is Band.AMBER else self.amber) - 0.1
+
 
 def _rule(rule_id: str, description: str, condition: Condition) -> CompiledRule:
     return CompiledRule(rule_id, description, compile_condition(condition))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from csm_rules.domain.periods import contract_end, days_between
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import (
     CapApplied,
@@ -15,7 +16,6 @@ from csm_rules.domain.verdict import (
     OverrideApplied,
     build_record,
 )
-from csm_rules.domain.vocabulary import Band
 from csm_rules.rules.compiled import CompiledRules
 
 __all__ = ["best_recent_score", "score_health", "signal_subscores", "snapshot_facts"]
@@ -204,8 +204,8 @@ def snapshot_facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: Seque
             facts[field] = None
     facts["modules_count"] = len(snapshot.modules_owned)
     facts["integrations_count"] = len(snapshot.integrations_connected)
-    end = snapshot.contract_end_date or snapshot.renewal_date
-    facts["days_to_contract_end"] = None if end is None else end.toordinal() - snapshot.as_of.toordinal()
+    end = contract_end(snapshot)
+    facts["days_to_contract_end"] = None if end is None else days_between(snapshot.as_of, end)
     if facts.get("segment") is not None:
         facts["segment"] = str(facts["segment"]).lower()
     return facts
@@ -222,9 +222,7 @@ def _apply_caps(
         before = score
         score *= multiply
         if max_band is not None:
-            # Just below the next band up, so the rounded score and the band always agree.
-            ceiling = (rules.green if max_band is Band.AMBER else rules.amber) - 0.1
-            score = min(score, ceiling)
+            score = min(score, rules.ceiling(max_band))
         applied.append(CapApplied(rule.id, rule.description, evidence, before, score, max_band))
     return score, tuple(applied)
 

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from csm_rules.domain.keys import contract_qbr_key, quarterly_qbr_key
+from csm_rules.domain.periods import contract_end, days_between, fiscal_period, fiscal_quarter, within_days
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import QBRDue
 from csm_rules.domain.vocabulary import QBRKind
 from csm_rules.rules.compiled import CompiledRules
 
+# fiscal_quarter is re-exported: it was public here before the calendar formulas moved to the domain.
 __all__ = ["fiscal_quarter", "qbr_due"]
-
-
-def fiscal_quarter(day: date, fiscal_year_start_month: int) -> tuple[int, int]:
-    """(fiscal year, quarter 1..4) of a day; the fiscal year is named by the year it starts in.
-
-    Example: with the fiscal year starting in February, 2026-01-15 is (2025, 4).
-    """
-    months_in = (day.month - fiscal_year_start_month) % 12
-    year = day.year if day.month >= fiscal_year_start_month else day.year - 1
-    return year, months_in // 3 + 1
 
 
 def qbr_due(snapshot: AccountSnapshot, rules: CompiledRules) -> QBRDue | None:
@@ -36,16 +27,15 @@ def qbr_due(snapshot: AccountSnapshot, rules: CompiledRules) -> QBRDue | None:
     config = rules.source.qbr
     account = snapshot.account_id
     completed = snapshot.completed_qbr_keys
-    year, quarter = fiscal_quarter(snapshot.as_of, config.fiscal_year_start_month)
-    period = f"{year}-Q{quarter}"
-    quarterly_key = f"qbr:{account}:{period}"
+    period = fiscal_period(snapshot.as_of, config.fiscal_year_start_month)
+    quarterly_key = quarterly_qbr_key(account, period)
     quarterly_due = quarterly_key not in completed
-    end = snapshot.contract_end_date or snapshot.renewal_date
+    end = contract_end(snapshot)
     if end is not None:
-        days = end.toordinal() - snapshot.as_of.toordinal()
+        days = days_between(snapshot.as_of, end)
         lead = config.contract_lead_days
-        if 0 <= days <= lead:
-            contract_key = f"qbr:{account}:contract:{end.isoformat()}"
+        if within_days(days, lead):
+            contract_key = contract_qbr_key(account, end)
             if contract_key not in completed:
                 covers = (contract_key, quarterly_key) if quarterly_due else (contract_key,)
                 return QBRDue(

@@ -32,6 +32,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from csm_rules.config.loader import Config, load_config
 from csm_rules.config.schema import MIN_WEIGHT, ThresholdsFile, WeightsFile
+from csm_rules.domain.keys import quarterly_qbr_key
+from csm_rules.domain.periods import period_label
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.vocabulary import (
     CATEGORICAL_FIELDS,
@@ -309,7 +311,9 @@ def _context(draw: st.DrawFn, account_id: str, as_of: date) -> dict[str, Any]:
         out["completed_qbr_keys"] = draw(
             st.lists(
                 st.builds(
-                    lambda y, q: f"qbr:{account_id}:{y}-Q{q}", st.sampled_from(years), st.integers(1, 4)
+                    lambda y, q: quarterly_qbr_key(account_id, period_label(y, q)),
+                    st.sampled_from(years),
+                    st.integers(1, 4),
                 ),
                 unique=True,
                 max_size=4,
