@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -37,8 +38,11 @@ def run_cli(argv: Sequence[str], monkeypatch: pytest.MonkeyPatch) -> int:
 @pytest.fixture
 def heavier_weights(tmp_path: Path) -> Path:
     text = Path(load_config().weights_path).read_text(encoding="utf-8")
+    # Whatever the packaged weight is (analysts retune it), this file weighs adoption at 40.
+    heavier, count = re.subn(r"(?m)^  feature_adoption: [0-9.]+$", "  feature_adoption: 40", text, count=1)
+    assert count == 1 and heavier != text, "expected to change the default feature_adoption weight"
     path = tmp_path / "weights.yaml"
-    path.write_text(text.replace("  feature_adoption: 14\n", "  feature_adoption: 40\n", 1), encoding="utf-8")
+    path.write_text(heavier, encoding="utf-8")
     return path
 
 
