@@ -37,14 +37,8 @@ __all__ = [
     "OverrideApplied",
     "QBRDue",
     "UnderutilisedFeature",
-    "build_record",
     "to_jsonable",
 ]
-
-#: ``build_record(Record, (value, ...))`` is the same named tuple as ``Record(value, ...)``, built
-#: without the Python-level ``__new__`` that NamedTuple generates — a third faster, for the records
-#: the rules build per signal or per feature. The values must be given in field order, all of them.
-build_record = tuple.__new__
 
 
 class MatchedCondition(NamedTuple):

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from enum import EnumType, StrEnum
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
 
 
-class _AnyCaseType(EnumType):
-    """Metaclass of the any-case enums: looks a plain string up in any case before Enum's own path.
-
-    pydantic validates an enum input that is not an exact value by calling the class, and Enum's
-    route from there to ``_missing_`` (a failed lookup, an exception raised and caught, then the
-    hook) costs ~900 ns; two dict lookups here cost ~250 ns. "Red" is the usual case, not the
-    exception: the TAM agent writes it on most accounts. Everything else (members, non-strings,
-    unknown values, the functional API) goes to ``EnumType.__call__`` unchanged.
-    """
-
-    if not TYPE_CHECKING:  # keep EnumType's typed signature for callers
-
-        def __call__(cls, value: Any, *args: Any, **kwargs: Any) -> Any:
-            if type(value) is str and not args and not kwargs:
-                member = cls._value2member_map_.get(value)
-                if member is None:
-                    member = cls._member_map_.get(value.upper())
-                if member is not None:
-                    return member
-            return super().__call__(value, *args, **kwargs)
-
-
-class _AnyCase(StrEnum, metaclass=_AnyCaseType):
+class _AnyCase(StrEnum):
     """Accepts its values in any case: the TAM agent writes "Red", finance writes "critical"."""
 
     @classmethod
     def _missing_(cls, value: object) -> _AnyCase | None:
         # Called only when the exact value is not a member; pydantic's enum validation uses it too,
-        # so snapshots accept any case without a Python validator on every field. (Plain strings
-        # are already handled by the metaclass; this covers str subclasses.) ``_member_map_`` is
-        # the dict behind ``__members__``, which builds a new mappingproxy on every read.
+        # so snapshots accept any case without a Python validator on every field. ``_member_map_``
+        # is the dict behind ``__members__``, which builds a new mappingproxy on every read.
         if isinstance(value, str):
             member = cls._member_map_.get(value.upper())
             return member if isinstance(member, cls) else None

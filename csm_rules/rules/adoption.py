@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.verdict import AdoptionScorecard, FeatureAdoption, UnderutilisedFeature, build_record
+from csm_rules.domain.verdict import AdoptionScorecard, FeatureAdoption, UnderutilisedFeature
 from csm_rules.rules.compiled import CompiledRules
 
 __all__ = ["adoption_scorecard"]
@@ -30,7 +30,7 @@ def adoption_scorecard(snapshot: AccountSnapshot, rules: CompiledRules) -> Adopt
     for name, label, benchmark, recommendation in rules.adoption_catalog:
         rate = rates.get(name)
         if rate is None:
-            rows.append(build_record(FeatureAdoption, (name, label, None, benchmark, None, "not_reported")))
+            rows.append(FeatureAdoption(name, label, None, benchmark, None, "not_reported"))
             continue
         ratio = round(rate / benchmark, 4) if benchmark > 0 else None
         if rate < used_min:
@@ -41,7 +41,7 @@ def adoption_scorecard(snapshot: AccountSnapshot, rules: CompiledRules) -> Adopt
             status = "near"
         else:
             status = "below"
-        rows.append(build_record(FeatureAdoption, (name, label, rate, benchmark, ratio, status)))
+        rows.append(FeatureAdoption(name, label, rate, benchmark, ratio, status))
         if rate < low_ratio * benchmark:
             underutilised.append(UnderutilisedFeature(name, label, rate, benchmark, recommendation))
     for name, rate in rates.items():
