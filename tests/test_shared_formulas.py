@@ -38,6 +38,7 @@ FORMULAS: dict[str, tuple[str, str]] = {
     "renewal / lead window": ("domain/periods.py", r"0 <= \w*days\w* <= "),
     "cap ceiling": ("rules/compiled.py", r"(green|amber)\b.*- 0\.1"),
     "Claude model name": ("config/schema.py", r"claude-(haiku|sonnet|opus)"),
+    "override in force": ("domain/snapshot.py", r"expires is None or "),
 }
 
 

@@ -193,7 +193,7 @@ class SubscoreMatrix:
             present_bits.append(present)
             stale_bits.append(stale)
             manual = snapshot.override
-            honoured = manual is not None and (manual.expires is None or as_of <= manual.expires)
+            honoured = manual is not None and manual.in_force(as_of)
             override.append(_BAND_CODE[manual.band] if honoured and manual is not None else -1)
             days = None if "renewal_proximity" in stale_signals else snapshot.days_to_renewal
             renewal_window.append(within_days(days, window))

@@ -10,7 +10,6 @@ wrong types, NaN, infinities, negative counts, rates out of range and unknown en
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any
@@ -128,6 +127,10 @@ class Override(BaseModel):
     reason: Annotated[str, Strict(), Field(min_length=1)]
     set_by: Annotated[str, Strict(), Field(min_length=1)]
     expires: date | None = None
+
+    def in_force(self, as_of: date) -> bool:
+        """Whether the override is honoured on ``as_of``: no expiry, or ``as_of`` on or before it."""
+        return self.expires is None or as_of <= self.expires
 
 
 def payment_status_for_days(days_overdue: int) -> PaymentStatus:
@@ -267,7 +270,7 @@ class AccountSnapshot(BaseModel):
         features = values["features"]
         if features and values["feature_adoption_rate"] is None:
             rate = sum(map(_by_adoption_rate, features)) / len(features)
-            values["feature_adoption_rate"] = _round6(rate)
+            values["feature_adoption_rate"] = round(rate, 6)
         for signal, seen in values["observed_at"].items():
             if signal not in _SIGNAL_SET:
                 raise _Inconsistent(
@@ -289,22 +292,6 @@ class AccountSnapshot(BaseModel):
 _SIGNAL_SET = frozenset(SIGNALS)  # membership test; SIGNALS keeps the order for messages
 _by_date = attrgetter("date")
 _by_adoption_rate = attrgetter("adoption_rate")
-_MAX_FAST_ROUND6 = 1000.0
-
-
-def _round6(x: float) -> float:
-    """``round(x, 6)``, bit for bit, in about half the time (round() with digits goes through a
-    correctly rounded decimal conversion and costs ~250 ns; it runs on most snapshots).
-
-    For 0 < x < 1000, ``x * 1e6`` is within 2**-23 of the exact product, so unless the exact product
-    lies within 1e-6 of a half-integer, rounding the float gives the integer k that exact decimal
-    rounding gives, and ``k / 1e6`` (k exact, one correctly rounded division) is the float nearest
-    to k / 10**6, which is what round() returns. Everything else goes to round() itself.
-    """
-    scaled = x * 1e6
-    if 0.0 < x < _MAX_FAST_ROUND6 and abs(scaled - math.floor(scaled) - 0.5) > 1e-6:
-        return round(scaled) / 1e6
-    return round(x, 6)
 
 
 def _future(field: str, when: date, as_of: date) -> _Inconsistent:
@@ -329,7 +316,7 @@ def _derive_seats(values: dict[str, Any]) -> None:
         return
     if purchased == 0:
         raise _Inconsistent("seats_purchased", "is 0, so seats_used cannot be turned into a utilisation rate")
-    rate = _round6(used / purchased)
+    rate = round(used / purchased, 6)
     if rate > 2:
         raise _Inconsistent(
             "seats_used",

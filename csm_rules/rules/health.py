@@ -14,7 +14,6 @@ from csm_rules.domain.verdict import (
     HealthResult,
     Mover,
     OverrideApplied,
-    build_record,
 )
 from csm_rules.rules.compiled import CompiledRules
 
@@ -47,15 +46,12 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     if present_weight > 0:
         contributions = tuple(
             [
-                build_record(
-                    Contribution,
-                    (
-                        signal,
-                        values,
-                        subscore,
-                        weights[index] / present_weight,
-                        subscore * weights[index] / present_weight,
-                    ),
+                Contribution(
+                    signal,
+                    values,
+                    subscore,
+                    weights[index] / present_weight,
+                    subscore * weights[index] / present_weight,
                 )
                 for index, signal, values, subscore in scored
             ]
@@ -64,10 +60,7 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     else:
         # Only zero-weight signals (or none): they stay visible but cannot move the score.
         contributions = tuple(
-            [
-                build_record(Contribution, (signal, values, subscore, 0.0, 0.0))
-                for _, signal, values, subscore in scored
-            ]
+            [Contribution(signal, values, subscore, 0.0, 0.0) for _, signal, values, subscore in scored]
         )
         pre_cap = rules.source.missing_data.no_data_score
 
@@ -88,12 +81,12 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
     override = None
     if snapshot.override is not None:
         manual = snapshot.override
-        if manual.expires is None or as_of <= manual.expires:
+        if manual.in_force(as_of):
             override = OverrideApplied(manual.band, manual.reason, manual.set_by, manual.expires, band)
             band = manual.band
         else:
             notes.append(
-                f"override to {manual.band.value} by {manual.set_by} expired on {manual.expires.isoformat()}"
+                f"override to {manual.band.value} by {manual.set_by} expired on {manual.expires}"
             )
 
     previous_score, delta, movers, drop_30d = _history(snapshot, score, contributions)
