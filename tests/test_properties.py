@@ -14,7 +14,8 @@ from hypothesis.errors import InvalidArgument
 
 import csm_rules
 from csm_rules.config.schema import Component, SignalCurve
-from csm_rules.domain.vocabulary import SIGNALS, Band, Engagement, PaymentStatus, Sentiment, UsageTrend
+from csm_rules.domain.signals import SIGNALS
+from csm_rules.domain.vocabulary import Band, Engagement, PaymentStatus, Sentiment, UsageTrend
 from csm_rules.testing.strategies import account_snapshots, configs, scores_near_band_edges
 
 # Example counts come from the hypothesis profile (tests/conftest.py): dev is quick, ci thorough.
