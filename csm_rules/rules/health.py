@@ -85,9 +85,7 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
             override = OverrideApplied(manual.band, manual.reason, manual.set_by, manual.expires, band)
             band = manual.band
         else:
-            notes.append(
-                f"override to {manual.band.value} by {manual.set_by} expired on {manual.expires}"
-            )
+            notes.append(f"override to {manual.band.value} by {manual.set_by} expired on {manual.expires}")
 
     previous_score, delta, movers, drop_30d = _history(snapshot, score, contributions)
     facts["health_score"] = score
