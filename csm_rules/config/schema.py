@@ -416,6 +416,8 @@ class QBR(BaseModel):
     model_config = _STRICT
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
     contract_lead_days: Annotated[int, Field(ge=0)] = 90
+    write_prep: bool = True
+    """Write the rep's internal prep page beside each customer QBR."""
 
 
 class Narration(BaseModel):

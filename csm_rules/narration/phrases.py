@@ -9,22 +9,17 @@ contains a raw field name, ``None`` or an empty value; a field this module does 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from csm_rules.domain.vocabulary import CATEGORICAL_FIELDS, SIGNAL_INPUTS
+from csm_rules.domain.vocabulary import CATEGORICAL_FIELDS, SIGNAL_INPUTS, CollectionsRisk, PaymentStatus
+from csm_rules.text import numbers
+from csm_rules.text.labels import fact_label, humanize, label, segment_label
 
 __all__ = [
     "SIGNAL_LABELS",
     "condition_phrase",
     "contribution_phrase",
     "field_phrase",
-    "format_days",
-    "format_money",
-    "format_number",
-    "format_percent",
-    "format_score",
-    "humanize",
 ]
 
 #: How a colleague names each signal.
@@ -44,48 +39,8 @@ SIGNAL_LABELS: dict[str, str] = {
 }
 
 
-def _half_up(value: float, places: int) -> Decimal:
-    quantum = Decimal(1).scaleb(-places)
-    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def format_number(value: float) -> str:
-    """A number as a colleague writes it: ``45``, ``72.5``, ``1,200`` (one decimal at most, half up)."""
-    rounded = _half_up(value, 1)
-    if rounded == rounded.to_integral_value():
-        return f"{int(rounded):,}"
-    return f"{rounded:,.1f}"
-
-
-def format_score(value: float) -> str:
-    """A health score: ``72.5``, or ``73`` when the decimal is zero."""
-    return format_number(value)
-
-
-def format_money(value: float) -> str:
-    """An amount of money, whole dollars: ``$12,000``."""
-    return f"${int(_half_up(value, 0)):,}"
-
-
-def format_percent(rate: float) -> str:
-    """A 0..1 rate as a percentage: ``0.85`` → ``85%``, ``0.855`` → ``85.5%``."""
-    return f"{format_number(rate * 100)}%"
-
-
-def format_days(days: float) -> str:
-    """A number of days: ``1 day``, ``45 days``."""
-    text = format_number(days)
-    return f"{text} day" if text == "1" else f"{text} days"
-
-
-def humanize(name: str) -> str:
-    """A snake_case identifier as words: ``modules_owned`` → ``modules owned``."""
-    return name.replace("_", " ").strip()
-
-
 def _plural(count: float, singular: str, plural: str) -> str:
-    text = format_number(count)
-    return f"{text} {singular if text == '1' else plural}"
+    return numbers.count(count, singular, plural)
 
 
 def _tickets(value: Any) -> str:
@@ -97,42 +52,38 @@ def _tickets(value: Any) -> str:
 def _last_interaction(value: Any) -> str:
     if value == 0:
         return "last contact today"
-    return f"no contact for {format_days(value)}"
+    return f"no contact for {numbers.days(value)}"
 
 
 def _logins(value: Any) -> str:
     if value == 1:
         return "logins every day"
-    return f"logins every {format_days(value)}"
+    return f"logins every {numbers.days(value)}"
 
 
 def _usage_pct(value: Any) -> str:
     if value == 0:
         return "usage flat"
     direction = "up" if value > 0 else "down"
-    return f"usage {direction} {format_number(abs(value))}%"
+    return f"usage {direction} {numbers.percent_value(abs(value))}"
 
 
-_PAYMENT_STATUS = {
-    "current": "invoices paid on time",
-    "overdue_30": "invoices overdue",
-    "overdue_60": "invoices 60+ days overdue",
-    "overdue_90_plus": "invoices 90+ days overdue",
-}
+def _payment_status(value: Any) -> str:
+    return f"invoices {label(PaymentStatus(value))}"
 
 
 def _days_overdue(value: Any) -> str:
     if value == 0:
         return "invoices paid on time"
-    return f"invoices {format_days(value)} overdue"
+    return f"invoices {numbers.days(value)} overdue"
 
 
 def _renewal(value: Any) -> str:
     if value == 0:
         return "renewal today"
     if value < 0:
-        return f"renewal date passed {format_days(abs(value))} ago"
-    return f"renewal in {format_days(value)}"
+        return f"renewal date passed {numbers.days(abs(value))} ago"
+    return f"renewal in {numbers.days(value)}"
 
 
 def _escalations(value: Any) -> str:
@@ -144,7 +95,7 @@ def _escalations(value: Any) -> str:
 def _last_escalation(value: Any) -> str:
     if value == 0:
         return "an escalation today"
-    return f"last escalation {format_days(value)} ago"
+    return f"last escalation {numbers.days(value)} ago"
 
 
 _USAGE_TREND = {
@@ -155,36 +106,37 @@ _USAGE_TREND = {
 }
 
 _FIELD_PHRASES: dict[str, Callable[[Any], str]] = {
-    "feature_adoption_rate": lambda v: f"{format_percent(v)} feature adoption",
+    "feature_adoption_rate": lambda v: f"{numbers.percent(v)} feature adoption",
     "open_ticket_count": _tickets,
     "avg_ticket_sentiment": lambda v: f"{v} ticket sentiment",
     "days_since_last_interaction": _last_interaction,
     "login_frequency_days": _logins,
     "usage_trend": lambda v: _USAGE_TREND.get(str(v), f"usage {v}"),
     "usage_trend_pct": _usage_pct,
-    "invoice_payment_status": lambda v: _PAYMENT_STATUS.get(str(v), f"invoices {humanize(str(v))}"),
+    "invoice_payment_status": _payment_status,
     "invoice_days_overdue": _days_overdue,
     "stakeholder_engagement": lambda v: f"{v} stakeholder engagement",
-    "nps_score": lambda v: f"NPS {format_number(v)}",
-    "csat": lambda v: f"CSAT {format_number(v)}",
+    "nps_score": lambda v: f"NPS {numbers.number(v)}",
+    "csat": lambda v: f"CSAT {numbers.number(v)}",
     "days_to_renewal": _renewal,
-    "seats_utilization_rate": lambda v: f"{format_percent(v)} of seats in use",
+    "seats_utilization_rate": lambda v: f"{numbers.percent(v)} of seats in use",
     "seats_used": lambda v: _plural(v, "seat", "seats") + " in use",
     "seats_purchased": lambda v: _plural(v, "seat", "seats") + " purchased",
     "escalation_count_90_days": _escalations,
     "days_since_last_escalation": _last_escalation,
     "tam_health_rag": lambda v: f"TAM health rating {str(v).upper()}",
-    "collections_risk": lambda v: f"collections risk {str(v).upper()}",
+    "collections_risk": lambda v: f"{label(CollectionsRisk(v))} collections risk",
     "band": lambda v: f"health band {str(v).upper()}",
     "health_band": lambda v: f"health band {str(v).upper()}",
-    "health_score": lambda v: f"health score {format_score(v)}",
-    "health_drop_30d": lambda v: f"health down {format_number(v)} points in 30 days",
-    "coverage": lambda v: f"{format_percent(v)} of health signals available",
+    "churn_level": lambda v: f"{v} churn risk",
+    "health_score": lambda v: f"health score {numbers.score(v)}",
+    "health_drop_30d": lambda v: f"health down {numbers.number(v)} points in 30 days",
+    "coverage": lambda v: f"{numbers.percent(v)} of health signals available",
     "modules_count": lambda v: _plural(v, "module", "modules") + " owned",
     "integrations_count": lambda v: _plural(v, "integration", "integrations") + " connected",
-    "days_to_contract_end": lambda v: f"contract ends in {format_days(v)}",
-    "segment": lambda v: f"{v} segment",
-    "arr": lambda v: f"ARR of {format_money(v)}",
+    "days_to_contract_end": lambda v: f"contract ends in {numbers.days(v)}",
+    "segment": lambda v: f"{segment_label(str(v))} segment",
+    "arr": lambda v: f"ARR of {numbers.money(v)}",
 }
 
 # Signals whose value dict holds two descriptions of one thing: say the more precise one only.
@@ -198,7 +150,7 @@ def _value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
-        return format_number(value)
+        return numbers.number(value)
     if isinstance(value, list | tuple):
         return ", ".join(_value_text(item) for item in value) or "none listed"
     return humanize(str(value))
@@ -224,7 +176,7 @@ def field_phrase(field: str, value: Any) -> str:
             return phrase(value)
         except (TypeError, ValueError):
             pass  # an unexpected value type: say it generically below
-    return f"{humanize(field)}: {_value_text(value)}"
+    return f"{fact_label(field)}: {_value_text(value)}"
 
 
 def contribution_phrase(signal: str, value: Mapping[str, Any]) -> str:
