@@ -31,7 +31,7 @@ from csm_rules.config.loader import Config, load_config
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict, MatchedCondition
 from csm_rules.domain.vocabulary import QBRKind
-from csm_rules.narration.facts import AccountFacts, account_facts, opportunity_facts
+from csm_rules.narration.facts import WEAK_SUBSCORE, AccountFacts, account_facts, opportunity_facts
 from csm_rules.narration.narrative import Narrative
 from csm_rules.narration.phrases import SIGNAL_LABELS, condition_phrase, contribution_phrase
 from csm_rules.narration.template_narrator import TemplateNarrator, sentence_list
@@ -677,10 +677,11 @@ def _risks_section(verdict: AccountVerdict, facts: AccountFacts) -> QBRSection:
 
 
 def _collections_section(verdict: AccountVerdict) -> QBRSection:
-    items = []
-    for c in verdict.health.contributions:
-        if c.signal == "payment":
-            items.append(_cap(contribution_phrase(c.signal, c.value)))
+    items = [
+        _cap(contribution_phrase(c.signal, c.value))
+        for c in verdict.health.contributions
+        if c.signal == "payment" and c.subscore < WEAK_SUBSCORE
+    ]
     collections = [cap for cap in verdict.health.caps_applied if "collections" in cap.cap]
     items += [_cap(cap.description or humanize(cap.cap)) for cap in collections]
     if not items:
