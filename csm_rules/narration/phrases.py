@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from csm_rules.domain.vocabulary import CATEGORICAL_FIELDS, SIGNAL_INPUTS, CollectionsRisk, PaymentStatus
+from csm_rules.domain.signals import (
+    BUILTIN_SIGNALS,
+    CATEGORICAL_FIELDS,
+    SIGNAL_INPUTS,
+    SignalInput,
+    Unit,
+    builtin_spec,
+    input_spec,
+)
+from csm_rules.domain.vocabulary import CollectionsRisk
 from csm_rules.text import numbers
 from csm_rules.text.labels import fact_label, humanize, label, segment_label
 
@@ -22,109 +31,53 @@ __all__ = [
     "field_phrase",
 ]
 
-#: How a colleague names each signal.
-SIGNAL_LABELS: dict[str, str] = {
-    "feature_adoption": "feature adoption",
-    "support": "support tickets",
-    "last_interaction": "last interaction",
-    "login_frequency": "login frequency",
-    "usage_trend": "usage trend",
-    "payment": "invoice payments",
-    "stakeholder_engagement": "stakeholder engagement",
-    "satisfaction": "NPS and CSAT",
-    "renewal_proximity": "renewal timing",
-    "seat_utilization": "seat utilisation",
-    "escalations": "escalations",
-    "tam_health": "TAM health rating",
-}
+#: How a colleague names each signal (from its :class:`~csm_rules.domain.signals.SignalSpec`).
+SIGNAL_LABELS: dict[str, str] = {spec.id: spec.label for spec in BUILTIN_SIGNALS}
 
 
 def _plural(count: float, singular: str, plural: str) -> str:
     return numbers.count(count, singular, plural)
 
 
-def _tickets(value: Any) -> str:
-    if value == 0:
-        return "no open support tickets"
-    return _plural(value, "open support ticket", "open support tickets")
-
-
-def _last_interaction(value: Any) -> str:
-    if value == 0:
-        return "last contact today"
-    return f"no contact for {numbers.days(value)}"
-
-
-def _logins(value: Any) -> str:
-    if value == 1:
-        return "logins every day"
-    return f"logins every {numbers.days(value)}"
-
-
-def _usage_pct(value: Any) -> str:
-    if value == 0:
-        return "usage flat"
-    direction = "up" if value > 0 else "down"
-    return f"usage {direction} {numbers.percent_value(abs(value))}"
-
-
-def _payment_status(value: Any) -> str:
-    return f"invoices {label(PaymentStatus(value))}"
-
-
-def _days_overdue(value: Any) -> str:
-    if value == 0:
-        return "invoices paid on time"
-    return f"invoices {numbers.days(value)} overdue"
-
-
-def _renewal(value: Any) -> str:
-    if value == 0:
-        return "renewal today"
-    if value < 0:
-        return f"renewal date passed {numbers.days(abs(value))} ago"
-    return f"renewal in {numbers.days(value)}"
-
-
-def _escalations(value: Any) -> str:
-    if value == 0:
-        return "no escalations in the last 90 days"
-    return _plural(value, "escalation", "escalations") + " in the last 90 days"
-
-
-def _last_escalation(value: Any) -> str:
-    if value == 0:
-        return "an escalation today"
-    return f"last escalation {numbers.days(value)} ago"
-
-
-_USAGE_TREND = {
-    "growing": "usage growing",
-    "stable": "usage stable",
-    "declining": "usage declining",
-    "inactive": "no product usage",
+_FORMAT: dict[Unit, Callable[[float], str]] = {
+    "count": numbers.number,
+    "days": numbers.days,
+    "rate": numbers.percent,
+    "percent": numbers.percent_value,
+    "score": numbers.score,
+    "number": numbers.number,
+    "money": numbers.money,
 }
 
-_FIELD_PHRASES: dict[str, Callable[[Any], str]] = {
-    "feature_adoption_rate": lambda v: f"{numbers.percent(v)} feature adoption",
-    "open_ticket_count": _tickets,
-    "avg_ticket_sentiment": lambda v: f"{v} ticket sentiment",
-    "days_since_last_interaction": _last_interaction,
-    "login_frequency_days": _logins,
-    "usage_trend": lambda v: _USAGE_TREND.get(str(v), f"usage {v}"),
-    "usage_trend_pct": _usage_pct,
-    "invoice_payment_status": _payment_status,
-    "invoice_days_overdue": _days_overdue,
-    "stakeholder_engagement": lambda v: f"{v} stakeholder engagement",
-    "nps_score": lambda v: f"NPS {numbers.number(v)}",
-    "csat": lambda v: f"CSAT {numbers.number(v)}",
-    "days_to_renewal": _renewal,
-    "seats_utilization_rate": lambda v: f"{numbers.percent(v)} of seats in use",
+
+def _input_phrase(spec: SignalInput, value: Any) -> str:
+    """A signal input's value said as its :class:`SignalInput` declares (``levels``, ``zero``, ``one``...)."""
+    if spec.kind == "category":
+        text = str(value)
+        phrase = spec.levels.get(text)
+        if phrase is None:  # any case, as the snapshot accepts it ("Red" from the TAM agent)
+            phrase = next(p for key, p in spec.levels.items() if key.lower() == text.lower())
+        return phrase
+    number = float(value)
+    text = _FORMAT[spec.unit](abs(number))
+    template = spec.phrase
+    if number == 0 and spec.zero is not None:
+        template = spec.zero
+    elif number == 1 and spec.one is not None:
+        template = spec.one
+    elif number > 0 and spec.positive is not None:
+        template = spec.positive
+    elif number < 0 and spec.negative is not None:
+        template = spec.negative
+    elif number < 0:
+        text = _FORMAT[spec.unit](number)
+    return template.format(value=text, label=spec.label)
+
+
+# Facts that are not signal inputs: the snapshot's context and the values the engine computes.
+_FACT_PHRASES: dict[str, Callable[[Any], str]] = {
     "seats_used": lambda v: _plural(v, "seat", "seats") + " in use",
     "seats_purchased": lambda v: _plural(v, "seat", "seats") + " purchased",
-    "escalation_count_90_days": _escalations,
-    "days_since_last_escalation": _last_escalation,
-    "tam_health_rag": lambda v: f"TAM health rating {str(v).upper()}",
     "collections_risk": lambda v: f"{label(CollectionsRisk(v))} collections risk",
     "band": lambda v: f"health band {str(v).upper()}",
     "health_band": lambda v: f"health band {str(v).upper()}",
@@ -137,12 +90,6 @@ _FIELD_PHRASES: dict[str, Callable[[Any], str]] = {
     "days_to_contract_end": lambda v: f"contract ends in {numbers.days(v)}",
     "segment": lambda v: f"{segment_label(str(v))} segment",
     "arr": lambda v: f"ARR of {numbers.money(v)}",
-}
-
-# Signals whose value dict holds two descriptions of one thing: say the more precise one only.
-_PREFERRED: dict[str, tuple[str, ...]] = {
-    "usage_trend": ("usage_trend_pct", "usage_trend"),
-    "payment": ("invoice_days_overdue", "invoice_payment_status"),
 }
 
 
@@ -158,7 +105,7 @@ def _value_text(value: Any) -> str:
 
 def _field_for(name: str, value: Any) -> str:
     """Conditions may name a signal id instead of a field: pick the input field the value belongs to."""
-    if name in _FIELD_PHRASES or name not in SIGNAL_INPUTS:
+    if name in _FACT_PHRASES or name not in SIGNAL_INPUTS or input_spec(name) is not None:
         return name
     categorical = isinstance(value, str)
     for field in SIGNAL_INPUTS[name]:
@@ -170,11 +117,15 @@ def _field_for(name: str, value: Any) -> str:
 def field_phrase(field: str, value: Any) -> str:
     """One input value in plain words, e.g. ``field_phrase("login_frequency_days", 45.0)``."""
     field = _field_for(field, value)
-    phrase = _FIELD_PHRASES.get(field)
-    if phrase is not None and value is not None and not isinstance(value, list | tuple | dict):
+    if value is not None and not isinstance(value, list | tuple | dict | bool):
+        spec = input_spec(field)
         try:
-            return phrase(value)
-        except (TypeError, ValueError):
+            if spec is not None:
+                return _input_phrase(spec, value)
+            phrase = _FACT_PHRASES.get(field)
+            if phrase is not None:
+                return phrase(value)
+        except (TypeError, ValueError, KeyError, StopIteration):
             pass  # an unexpected value type: say it generically below
     return f"{fact_label(field)}: {_value_text(value)}"
 
@@ -182,7 +133,8 @@ def field_phrase(field: str, value: Any) -> str:
 def contribution_phrase(signal: str, value: Mapping[str, Any]) -> str:
     """What was seen for one signal, e.g. ``{"login_frequency_days": 45.0}`` → ``logins every 45 days``."""
     seen = {field: v for field, v in value.items() if v is not None}
-    for preferred in _PREFERRED.get(signal, ()):
+    spec = builtin_spec(signal)
+    for preferred in spec.preferred if spec is not None else ():
         if preferred in seen:
             return field_phrase(preferred, seen[preferred])
     if signal == "support" and "open_ticket_count" in seen and "avg_ticket_sentiment" in seen:
