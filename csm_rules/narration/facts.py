@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from csm_rules.domain.signals import BUILTIN_SIGNALS, signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import (
     AccountVerdict,
@@ -19,7 +20,7 @@ from csm_rules.domain.verdict import (
     ExpansionOpportunity,
     MatchedCondition,
 )
-from csm_rules.narration.phrases import SIGNAL_LABELS, condition_phrase, contribution_phrase
+from csm_rules.narration.phrases import condition_phrase, contribution_phrase, signal_label
 from csm_rules.text import numbers
 from csm_rules.text.labels import TRIGGER_KIND_LABELS, humanize, value_metric_label
 
@@ -37,51 +38,18 @@ __all__ = [
     "value_metric_phrase",
 ]
 
-#: Signals only the rep should read about: never named in a customer document (the QBR).
-INTERNAL_SIGNALS: frozenset[str] = frozenset(
-    {"payment", "tam_health", "escalations", "stakeholder_engagement", "last_interaction"}
-)
-#: Facts a customer reads as evidence (signal inputs they see in the product); the rest stay internal.
+#: Signals only the rep should read about (``SignalSpec.internal``): never named in a customer QBR.
+INTERNAL_SIGNALS: frozenset[str] = frozenset(spec.id for spec in BUILTIN_SIGNALS if spec.internal)
+#: Facts that stay internal as evidence: the internal signals' inputs, and the account's standing and terms.
 _INTERNAL_FACTS: frozenset[str] = frozenset(
-    {
-        "health_band",
-        "health_score",
-        "health_drop_30d",
-        "churn_level",
-        "coverage",
-        "segment",
-        "arr",
-        "price_per_seat",
-        "collections_risk",
-        "invoice_payment_status",
-        "invoice_days_overdue",
-        "tam_health_rag",
-        "escalation_count_90_days",
-        "days_since_last_escalation",
-        "stakeholder_engagement",
-        "days_since_last_interaction",
-    }
+    [field for spec in BUILTIN_SIGNALS if spec.internal for field in spec.fields]
+    + ["health_band", "health_score", "health_drop_30d", "churn_level", "coverage", "segment", "arr"]
+    + ["price_per_seat", "collections_risk"]
 )
 
 #: Below this sub-score a signal counts against the account; at or above STRONG_SUBSCORE it is a strength.
 WEAK_SUBSCORE = 60.0
 STRONG_SUBSCORE = 70.0
-
-# Which next action fits the signal that hurts most (wording lives in narrators/_macros.j2).
-_ACTION_FOR_SIGNAL = {
-    "payment": "payment",
-    "escalations": "escalation",
-    "tam_health": "tam",
-    "login_frequency": "reengage",
-    "usage_trend": "reengage",
-    "feature_adoption": "reengage",
-    "seat_utilization": "reengage",
-    "support": "support",
-    "stakeholder_engagement": "reconnect",
-    "last_interaction": "reconnect",
-    "satisfaction": "satisfaction",
-    "renewal_proximity": "renewal",
-}
 
 
 @dataclass(frozen=True)
@@ -160,7 +128,7 @@ class QBRFacts:
 def _signal_fact(c: Contribution) -> SignalFact:
     return SignalFact(
         signal=c.signal,
-        label=SIGNAL_LABELS.get(c.signal) or humanize(c.signal),
+        label=signal_label(c.signal),
         phrase=contribution_phrase(c.signal, c.value),
         subscore=numbers.number(c.subscore),
         points_lost=c.weight * (100.0 - c.subscore),
@@ -222,9 +190,9 @@ def _next_action(verdict: AccountVerdict, risks: tuple[SignalFact, ...]) -> str:
     if "tam_escalation" in kinds:
         return "escalation"
     for risk in risks:
-        action = _ACTION_FOR_SIGNAL.get(risk.signal)
-        if action is not None:
-            return action
+        spec = signal_spec(risk.signal)
+        if spec is not None:
+            return spec.next_action
     if verdict.health.band.value == "GREEN" and verdict.churn.level.value == "low":
         return "steady"
     return "checkin"

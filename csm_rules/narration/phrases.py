@@ -11,15 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from csm_rules.domain.signals import (
-    BUILTIN_SIGNALS,
-    CATEGORICAL_FIELDS,
-    SIGNAL_INPUTS,
-    SignalInput,
-    Unit,
-    builtin_spec,
-    input_spec,
-)
+from csm_rules.domain.signals import BUILTIN_SIGNALS, SignalInput, known_input, signal_spec
 from csm_rules.domain.vocabulary import CollectionsRisk
 from csm_rules.text import numbers
 from csm_rules.text.labels import fact_label, humanize, label, segment_label
@@ -29,17 +21,26 @@ __all__ = [
     "condition_phrase",
     "contribution_phrase",
     "field_phrase",
+    "input_phrase",
+    "signal_label",
 ]
 
-#: How a colleague names each signal (from its :class:`~csm_rules.domain.signals.SignalSpec`).
+#: How a colleague names each built-in signal (from its :class:`~csm_rules.domain.signals.SignalSpec`).
 SIGNAL_LABELS: dict[str, str] = {spec.id: spec.label for spec in BUILTIN_SIGNALS}
+
+
+def signal_label(signal: str) -> str:
+    """How a colleague names a signal, built-in or custom."""
+    spec = signal_spec(signal)
+    return spec.label if spec is not None else humanize(signal)
 
 
 def _plural(count: float, singular: str, plural: str) -> str:
     return numbers.count(count, singular, plural)
 
 
-_FORMAT: dict[Unit, Callable[[float], str]] = {
+#: How each unit of a signal input is written (one formatter per kind, :mod:`csm_rules.text.numbers`).
+_FORMAT: dict[str, Callable[[float], str]] = {
     "count": numbers.number,
     "days": numbers.days,
     "rate": numbers.percent,
@@ -50,32 +51,32 @@ _FORMAT: dict[Unit, Callable[[float], str]] = {
 }
 
 
-def _input_phrase(spec: SignalInput, value: Any) -> str:
-    """A signal input's value said as its :class:`SignalInput` declares (``levels``, ``zero``, ``one``...)."""
-    if spec.kind == "category":
-        text = str(value)
-        phrase = spec.levels.get(text)
-        if phrase is None:  # any case, as the snapshot accepts it ("Red" from the TAM agent)
-            phrase = next(p for key, p in spec.levels.items() if key.lower() == text.lower())
-        return phrase
+def _formatted(item: SignalInput, value: float) -> str:
+    return _FORMAT.get(item.unit, numbers.number)(value)
+
+
+def input_phrase(item: SignalInput, value: Any) -> str:
+    """One input value in words, by its spec's phrase templates (``{value}`` formatted by its unit)."""
+    if item.kind == "category":
+        key = str(value)
+        found = item.levels.get(key) or item.levels.get(key.upper()) or item.levels.get(key.lower())
+        return found or f"{item.label} {humanize(key)}"
     number = float(value)
-    text = _FORMAT[spec.unit](abs(number))
-    template = spec.phrase
-    if number == 0 and spec.zero is not None:
-        template = spec.zero
-    elif number == 1 and spec.one is not None:
-        template = spec.one
-    elif number > 0 and spec.positive is not None:
-        template = spec.positive
-    elif number < 0 and spec.negative is not None:
-        template = spec.negative
-    elif number < 0:
-        text = _FORMAT[spec.unit](number)
-    return template.format(value=text, label=spec.label)
+    template = item.phrase
+    if number == 0 and item.zero is not None:
+        template = item.zero
+    elif number == 1 and item.one is not None:
+        template = item.one
+    elif number > 0 and item.positive is not None:
+        template = item.positive
+    elif number < 0 and item.negative is not None:
+        template = item.negative
+    shown = abs(number) if template in (item.positive, item.negative) else number
+    return template.format(value=_formatted(item, shown), label=item.label)
 
 
-# Facts that are not signal inputs: the snapshot's context and the values the engine computes.
-_FACT_PHRASES: dict[str, Callable[[Any], str]] = {
+# Facts that are not a signal's input (context and computed values).
+_FIELD_PHRASES: dict[str, Callable[[Any], str]] = {
     "seats_used": lambda v: _plural(v, "seat", "seats") + " in use",
     "seats_purchased": lambda v: _plural(v, "seat", "seats") + " purchased",
     "collections_risk": lambda v: f"{label(CollectionsRisk(v))} collections risk",
@@ -105,27 +106,28 @@ def _value_text(value: Any) -> str:
 
 def _field_for(name: str, value: Any) -> str:
     """Conditions may name a signal id instead of a field: pick the input field the value belongs to."""
-    if name in _FACT_PHRASES or name not in SIGNAL_INPUTS or input_spec(name) is not None:
+    spec = signal_spec(name)
+    if name in _FIELD_PHRASES or spec is None or known_input(name) is not None:
         return name
     categorical = isinstance(value, str)
-    for field in SIGNAL_INPUTS[name]:
-        if (field in CATEGORICAL_FIELDS) == categorical:
-            return field
-    return SIGNAL_INPUTS[name][0]
+    for item in spec.inputs:
+        if (item.kind == "category") == categorical:
+            return item.field
+    return spec.inputs[0].field
 
 
 def field_phrase(field: str, value: Any) -> str:
     """One input value in plain words, e.g. ``field_phrase("login_frequency_days", 45.0)``."""
     field = _field_for(field, value)
     if value is not None and not isinstance(value, list | tuple | dict | bool):
-        spec = input_spec(field)
+        item = known_input(field)
+        phrase = _FIELD_PHRASES.get(field)
         try:
-            if spec is not None:
-                return _input_phrase(spec, value)
-            phrase = _FACT_PHRASES.get(field)
+            if item is not None:
+                return input_phrase(item, value)
             if phrase is not None:
                 return phrase(value)
-        except (TypeError, ValueError, KeyError, StopIteration):
+        except (TypeError, ValueError):
             pass  # an unexpected value type: say it generically below
     return f"{fact_label(field)}: {_value_text(value)}"
 
@@ -133,7 +135,7 @@ def field_phrase(field: str, value: Any) -> str:
 def contribution_phrase(signal: str, value: Mapping[str, Any]) -> str:
     """What was seen for one signal, e.g. ``{"login_frequency_days": 45.0}`` → ``logins every 45 days``."""
     seen = {field: v for field, v in value.items() if v is not None}
-    spec = builtin_spec(signal)
+    spec = signal_spec(signal)
     for preferred in spec.preferred if spec is not None else ():
         if preferred in seen:
             return field_phrase(preferred, seen[preferred])
@@ -142,7 +144,7 @@ def contribution_phrase(signal: str, value: Mapping[str, Any]) -> str:
         return f"{tickets} with {seen['avg_ticket_sentiment']} sentiment"
     parts = [field_phrase(field, v) for field, v in seen.items()]
     if not parts:
-        return SIGNAL_LABELS.get(signal, humanize(signal))
+        return signal_label(signal)
     return " and ".join(parts)
 
 

@@ -33,7 +33,7 @@ from csm_rules.domain.verdict import AccountVerdict, MatchedCondition
 from csm_rules.domain.vocabulary import QBRKind
 from csm_rules.narration.facts import WEAK_SUBSCORE, AccountFacts, account_facts, opportunity_facts
 from csm_rules.narration.narrative import Narrative
-from csm_rules.narration.phrases import SIGNAL_LABELS, condition_phrase, contribution_phrase
+from csm_rules.narration.phrases import condition_phrase, contribution_phrase, signal_label
 from csm_rules.narration.template_narrator import TemplateNarrator, sentence_list
 from csm_rules.rules.qbr_timing import fiscal_quarter
 from csm_rules.text import numbers
@@ -744,7 +744,7 @@ def _cap(text: str) -> str:
 
 
 def _signal_label(signal: str) -> str:
-    return _cap(SIGNAL_LABELS.get(signal) or humanize(signal))
+    return _cap(signal_label(signal))
 
 
 def _evidence(evidence: Sequence[MatchedCondition]) -> list[str]:
