@@ -225,7 +225,17 @@ def test_full_seats_on_a_healthy_account_is_an_opportunity_priced_per_seat(
     )
     offers = {o.opportunity_type.value: o for o in verdict.expansions}
     assert "seats" in offers and offers["seats"].estimated_arr_impact > 0
-    assert Band.RED in packaged_config.thresholds.expansion.exclude_bands
+    held = _verdict(
+        packaged_config,
+        healthy,
+        seats_used=100,
+        seats_purchased=100,
+        seats_utilization_rate=None,
+        price_per_seat=50.0,
+        invoice_payment_status="overdue_90_plus",
+        tam_health_rag="RED",
+    )
+    assert not held.expansions and held.suppressed_expansions, "an account in trouble is pitched no upsell"
 
 
 def test_qbr_timing_is_sensible(packaged_config: csm_rules.Config) -> None:

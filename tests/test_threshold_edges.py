@@ -73,6 +73,8 @@ def _rules(config: csm_rules.Config) -> Iterator[tuple[str, Condition]]:
         yield f"escalation:{thresholds.churn.escalation.id}", thresholds.churn.escalation.when
     for offer in (*thresholds.expansion.modules, *thresholds.expansion.integrations):
         yield f"offer:{offer.id}", offer.when
+    if thresholds.expansion.exclude_when is not None:
+        yield "expansion:exclude_when", thresholds.expansion.exclude_when
 
 
 def _leaves(condition: Condition) -> Iterator[Condition]:
@@ -306,3 +308,8 @@ def test_every_recorded_evidence_satisfies_its_condition(
         _check_evidence(trigger.evidence, seen, conditions[f"{key}:{trigger.rule}"] if key else None)
     for offer in verdict.expansions:
         _check_evidence(offer.evidence, seen, conditions.get(f"offer:{offer.key}"))
+    for held in verdict.suppressed_expansions:
+        _check_evidence(held.opportunity.evidence, seen, conditions.get(f"offer:{held.opportunity.key}"))
+        if held.reason == "exclude_when":
+            seen_now = {**seen, "churn_level": verdict.churn.level}
+            _check_evidence(held.evidence, seen_now, conditions["expansion:exclude_when"])
