@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pinned_config import pinned_config
 
 import csm_rules
 from csm_rules.domain.snapshot import AccountSnapshot
@@ -56,7 +57,7 @@ def _accounts() -> dict[str, tuple[AccountSnapshot, AccountVerdict]]:
     found: dict[str, tuple[AccountSnapshot, AccountVerdict]] = {}
     for record in generate_portfolio(400, seed=16, as_of=AS_OF):
         snapshot = AccountSnapshot(**record)
-        verdict = csm_rules.evaluate(snapshot)
+        verdict = csm_rules.evaluate(snapshot, pinned_config())  # goldens pin the tests' config
         for name, pick in PICKS.items():
             if name not in found and pick(snapshot, verdict):
                 found[name] = (snapshot, verdict)
