@@ -61,8 +61,8 @@ MAX_QUANTITY = 1e15
 """Usage observations, hours saved and custom value metrics: at most 1e15 in absolute value."""
 MAX_ID_CHARS = 256
 """Account ids, segment names, module / integration / feature ids and QBR keys: at most 256 characters."""
-MAX_TEXT_CHARS = 100_000
-"""Free text (name, notes, ticket subjects, override reason): at most 100,000 characters."""
+MAX_TEXT_CHARS = 1_000_000
+"""Free text (name, notes, ticket subjects, override reason): at most a million characters."""
 MAX_ITEMS = 10_000
 """Items of any list (features, histories, tickets, modules): at most 10,000."""
 

@@ -101,11 +101,17 @@ def test_a_duplicate_key_in_the_notion_mapping_is_an_error() -> None:
             '[{"account_id": "a", "as_of": "2026-11-24"},\n {"account_id": "b", "arr": 1, "arr": 2}]',
             r"p\.json:2: duplicate key 'arr'",
         ),
-        ("p.yaml", "- account_id: a\n  as_of: 2026-11-24\n  account_id: b\n", r"p\.yaml:3:3: .*duplicate key"),
+        (
+            "p.yaml",
+            "- account_id: a\n  as_of: 2026-11-24\n  account_id: b\n",
+            r"p\.yaml:3:3: .*duplicate key",
+        ),
         ("p.yaml", "- &x {account_id: a, as_of: 2026-11-24}\n- *x\n", r"p\.yaml:2:3: .*aliases"),
     ],
 )
-def test_duplicate_keys_and_aliases_in_portfolio_files(tmp_path: Path, name: str, text: str, expected: str) -> None:
+def test_duplicate_keys_and_aliases_in_portfolio_files(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SourceError, match=expected):
