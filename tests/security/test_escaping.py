@@ -65,7 +65,10 @@ def _snapshot(**overrides: Any) -> csm_rules.AccountSnapshot:
         "as_of": AS_OF,
         "name": HOSTILE_NAME,
         "feature_adoption_rate": 0.2,
-        "features": [{"name": "# Heading feature", "adoption_rate": 0.05}, {"name": "ok", "adoption_rate": 0.9}],
+        "features": [
+            {"name": "# Heading feature", "adoption_rate": 0.05},
+            {"name": "ok", "adoption_rate": 0.9},
+        ],
         "usage_trend": "declining",
         "days_to_renewal": 30,
         "stakeholder_engagement": "low",
@@ -81,7 +84,9 @@ def _snapshot(**overrides: Any) -> csm_rules.AccountSnapshot:
 def test_qbr_markdown_carries_no_live_markup_from_account_data_or_claude() -> None:
     snapshot = _snapshot()
     verdict = csm_rules.evaluate(snapshot, csm_rules.load_config())
-    claude_like = FunctionNarrator(lambda call: "![pixel](https://t.example/p.gif) <script>x</script> # Pay now")
+    claude_like = FunctionNarrator(
+        lambda call: "![pixel](https://t.example/p.gif) <script>x</script> # Pay now"
+    )
     for narrator in (TemplateNarrator(), claude_like):
         markdown = build_qbr(snapshot, verdict, narrator).to_markdown()
         for line in markdown.splitlines():
