@@ -223,7 +223,9 @@ def _value_metric_facts(snapshot: AccountSnapshot | None) -> list[str]:
 
 
 def _digest(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, allow_nan=False, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(parts, sort_keys=True, allow_nan=False, default=str).encode()
+    ).hexdigest()[:16]
 
 
 def _api_failure(exc: BaseException) -> tuple[str, bool, float | None]:

@@ -1,4 +1,4 @@
-"""Claude requests: free text only in the fenced account-data block; the grounding check sees through lures."""
+"""Claude requests: free text only in the fenced account-data block; grounding sees through lures."""
 
 from __future__ import annotations
 
@@ -111,12 +111,16 @@ def test_grounding_checks_numbers_hidden_in_the_account_name() -> None:
     assert any("48000" in p for p in result.problems), result.problems
 
 
-def test_grounding_still_accepts_plain_texts_and_quoted_account_links(verdict: csm_rules.AccountVerdict) -> None:
+def test_grounding_still_accepts_plain_texts_and_quoted_account_links(
+    verdict: csm_rules.AccountVerdict,
+) -> None:
     band = verdict.health.band.value
     assert check_grounding(f"Acme Corp is {band}: logins every 45 days. Next step: call them.", verdict).ok
     assert check_grounding("One of the signals is the renewal; no one has called.", verdict).ok
     quoted = "The customer asked us to use https://acme.example/support."
     assert check_grounding(quoted, verdict, account_text=["see https://acme.example/support."]).ok
-    named = csm_rules.AccountSnapshot(account_id="acc-3", as_of=AS_OF, name="Acme 360", usage_trend="declining")
+    named = csm_rules.AccountSnapshot(
+        account_id="acc-3", as_of=AS_OF, name="Acme 360", usage_trend="declining"
+    )
     named_verdict = csm_rules.evaluate(named, csm_rules.load_config())
     assert check_grounding("Acme 360 needs attention.", named_verdict).ok

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,9 @@ from csm_rules.cli.scan_cmd import notion_settings
 from csm_rules.config.loader import load_config
 from csm_rules.config.yaml_files import MAX_CONFIG_BYTES, MAX_DEPTH, parse_yaml
 from csm_rules.errors import ConfigError, SourceError
+from csm_rules.jobs.scan import scan
 from csm_rules.notion.mapping import parse_mapping
-from csm_rules.sources.portfolio_files import FileSource
+from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
 
 BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9)
@@ -129,3 +132,39 @@ def test_a_duplicate_key_in_a_jsonl_row_is_that_rows_problem(tmp_path: Path) -> 
     assert [s.account_id for s in result.snapshots] == ["a"]
     assert any("duplicate key 'segment'" in p.message for p in result.problems)
     assert json.loads(rows[1])["segment"] == "enterprise"  # what the plain decoder would have kept
+
+
+@pytest.fixture
+def misspelt_segment(tmp_path: Path) -> Path:
+    path = tmp_path / "weights.yaml"
+    path.write_text(
+        _default_text("weights").replace("\n  enterprise:\n", "\n  enterprize:\n"), encoding="utf-8"
+    )
+    return path
+
+
+def test_validate_reports_a_misspelt_segment(
+    misspelt_segment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["validate", "--weights", str(misspelt_segment)]) == 0
+    assert (
+        "segment 'enterprize' is not a documented segment name; did you mean 'enterprise'?"
+        in capsys.readouterr().out
+    )
+    sample = str(sample_portfolio_path())
+    assert cli.main(["validate", "--weights", str(misspelt_segment), "--portfolio", sample]) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"'enterprize' matches no account, while \d+ account\(s\) carry segment 'enterprise'", out
+    )
+
+
+def test_score_and_scan_warn_about_a_misspelt_segment(
+    misspelt_segment: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    assert cli.main(["score", "--weights", str(misspelt_segment), "--format", "json"]) == 0
+    assert "warning: weights.yaml segment 'enterprize' matches no account" in capsys.readouterr().err
+    config = load_config(weights=misspelt_segment)
+    with caplog.at_level("WARNING", logger="csm_rules.jobs.scan"):
+        scan(FileSource(sample_portfolio_path()), config=config, as_of=date(2026, 11, 24), dry_run=True)
+    assert any("'enterprize' matches no account" in r.getMessage() for r in caplog.records)
