@@ -126,8 +126,9 @@ def parse_yaml(
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise error(f"{source}: not UTF-8 (invalid byte at offset {exc.start})") from None
-    loader = _StrictLoader(text)
+    loader: _StrictLoader | None = None
     try:
+        loader = _StrictLoader(text)  # checks the characters of a str at once: inside the try
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -143,7 +144,8 @@ def parse_yaml(
     except RecursionError:
         raise error(f"{source}: not valid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDocument(data=data, root=root)
 
 
