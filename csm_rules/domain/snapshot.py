@@ -20,8 +20,8 @@ from typing import Annotated, Any
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
+from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.vocabulary import (
-    SIGNALS,
     Band,
     CollectionsRisk,
     Engagement,
@@ -99,6 +99,10 @@ Rate = Annotated[float, Strict(), Field(ge=0, le=1)]
 Text = Annotated[str, Strict(), Field(max_length=MAX_TEXT_CHARS)]
 Id = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_no_control)]
 Email = Annotated[str, Strict(), Field(max_length=MAX_ID_CHARS), AfterValidator(_one_address)]
+CustomValue = (
+    Annotated[float, Strict(), Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+    | Annotated[str, Strict(), Field(min_length=1, max_length=MAX_ID_CHARS)]
+)
 # Band and CollectionsRisk accept any case themselves (the TAM agent writes "Red").
 RagBand = Band
 Collections = CollectionsRisk
@@ -225,6 +229,11 @@ class AccountSnapshot(BaseModel):
     observed_at: dict[str, date] = Field(default_factory=dict)
     notes: Text | None = None
     ticket_subjects: Annotated[tuple[Text, ...], Field(max_length=MAX_ITEMS)] = ()
+    custom: dict[Annotated[str, Strict(), Field(pattern=r"^[a-z][a-z0-9_]*$")], CustomValue] = Field(
+        default_factory=dict, max_length=MAX_ITEMS
+    )
+    """Inputs of the custom signals declared in thresholds.yaml (``custom_signals:``), by input field name;
+    checked against their declaration (kind, range, values) when the account is evaluated."""
 
     # signals
     feature_adoption_rate: Rate | None = None
@@ -314,7 +323,8 @@ class AccountSnapshot(BaseModel):
             rate = sum(map(_by_adoption_rate, features)) / len(features)
             values["feature_adoption_rate"] = _round6(rate)
         for signal, seen in values["observed_at"].items():
-            if signal not in _SIGNAL_SET:
+            # A custom signal's id is known only to the config: evaluate() checks those keys.
+            if signal not in _SIGNAL_SET and not _CUSTOM_ID.match(signal):
                 raise _Inconsistent(
                     "observed_at", f"unknown signal {signal!r}; expected one of {list(SIGNALS)}"
                 )
@@ -332,6 +342,7 @@ class AccountSnapshot(BaseModel):
 
 
 _SIGNAL_SET = frozenset(SIGNALS)  # membership test; SIGNALS keeps the order for messages
+_CUSTOM_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _by_date = attrgetter("date")
 _by_adoption_rate = attrgetter("adoption_rate")
 _MAX_FAST_ROUND6 = 1000.0
