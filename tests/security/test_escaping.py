@@ -11,6 +11,8 @@ import pytest
 import csm_rules
 from csm_rules.narration import TemplateNarrator
 from csm_rules.outputs.alerts import build_churn_alert
+from csm_rules.outputs.channels import Sinks
+from csm_rules.outputs.delivery import deliver
 from csm_rules.outputs.qbr import build_qbr
 from csm_rules.testing.narrators import FunctionNarrator
 from csm_rules.text.escape import chat_text, markdown_text, terminal_text
@@ -121,3 +123,18 @@ def test_chat_text_breaks_bare_links() -> None:
 def test_terminal_text_one_line_cannot_forge_a_log_line() -> None:
     assert terminal_text("acme\nWARNING fake\r\x1b[2K", one_line=True) == "acme WARNING fake"
     assert terminal_text("\u202egnp.exe") == "gnp.exe"
+
+
+class _FailingChat:
+    def post(self, message: object) -> None:
+        raise RuntimeError("webhook said: bad name\nCRITICAL csm_rules forged line\x1b[2K")
+
+
+def test_a_failing_channel_logs_one_clean_line(caplog: pytest.LogCaptureFixture) -> None:
+    snapshot = _snapshot()
+    verdict = csm_rules.evaluate(snapshot, csm_rules.load_config())
+    alert = build_churn_alert(verdict, TemplateNarrator().churn_explanation(verdict))
+    with caplog.at_level("WARNING", logger="csm_rules.outputs.delivery"):
+        deliver(alert, Sinks(chat=_FailingChat()))
+    (record,) = [r for r in caplog.records if "channel chat failed" in r.getMessage()]
+    assert "\n" not in record.getMessage() and "\x1b" not in record.getMessage()
