@@ -420,7 +420,7 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> list[dict[str, Any]
             problems.append({"field": ctx_error.field, "message": str(ctx_error), "type": "inconsistent"})
             continue
         field = ".".join(str(p) for p in err["loc"]) or "(snapshot)"
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")  # our own checks (ids, e-mail) say what is wrong
         if err["type"] != "missing":
             message = f"{message} (got {err.get('input')!r})"
         problems.append({"field": field, "message": message, "type": err["type"]})

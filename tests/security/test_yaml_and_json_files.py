@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import date
 from pathlib import Path
 
@@ -55,10 +54,9 @@ def test_a_billion_laughs_config_is_refused_at_once(tmp_path: Path) -> None:
     path = tmp_path / "weights.yaml"
     path.write_text(BILLION_LAUGHS, encoding="utf-8")
     assert len(BILLION_LAUGHS) < 3000
-    started = time.perf_counter()
+    # Refused at the first alias, before anything is expanded (benchmarks/bench_hostile.py times it).
     with pytest.raises(ConfigError, match=r"weights\.yaml:2:\d+: not valid YAML: aliases \(\*name\) are not"):
         load_config(weights=path)
-    assert time.perf_counter() - started < 5
 
 
 def test_merge_keys_are_refused() -> None:
