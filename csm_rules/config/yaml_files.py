@@ -42,8 +42,10 @@ __all__ = [
 
 #: The largest weights.yaml / thresholds.yaml / mapping / settings file accepted (the packaged ones: ~10 KB).
 MAX_CONFIG_BYTES = 1024 * 1024
-#: The largest portfolio YAML file accepted (about 200,000 accounts with every field filled).
-MAX_PORTFOLIO_BYTES = 512 * 1024 * 1024
+#: The largest portfolio YAML file accepted: about 13,000 accounts with rich histories, far more flat ones.
+#: A YAML parser in Python builds a node tree many times the file's size and takes ~8 s a MiB; larger
+#: portfolios belong in JSONL or CSV, which are read a line at a time.
+MAX_PORTFOLIO_BYTES = 32 * 1024 * 1024
 #: The deepest nesting of mappings and lists accepted (the deepest real file nests 6 levels).
 MAX_DEPTH = 64
 

@@ -16,6 +16,7 @@ from csm_rules.config.yaml_files import MAX_CONFIG_BYTES, MAX_DEPTH, parse_yaml
 from csm_rules.errors import ConfigError, SourceError
 from csm_rules.jobs.scan import scan
 from csm_rules.notion.mapping import parse_mapping
+from csm_rules.sources import portfolio_files
 from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
 
 BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -166,3 +167,15 @@ def test_score_and_scan_warn_about_a_misspelt_segment(
     with caplog.at_level("WARNING", logger="csm_rules.jobs.scan"):
         scan(FileSource(sample_portfolio_path()), config=config, as_of=date(2026, 11, 24), dry_run=True)
     assert any("'enterprize' matches no account" in r.getMessage() for r in caplog.records)
+
+
+def test_a_portfolio_yaml_above_the_limit_is_refused_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portfolio_files, "MAX_PORTFOLIO_BYTES", 1000)
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "".join(f"- {{account_id: a{i}, as_of: 2026-11-24}}\n" for i in range(40)), encoding="utf-8"
+    )
+    with pytest.raises(SourceError, match=r"p\.yaml: file is \d+ bytes, above the limit of 1000 bytes"):
+        FileSource(path).read()
