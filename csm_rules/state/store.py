@@ -35,6 +35,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -253,6 +254,13 @@ class StateStore:
             except sa.exc.ArgumentError as exc:
                 raise StateError(f"not a database URL for the state store: {exc}") from None
             if url.get_backend_name() == "sqlite":
+                if url.database and url.database != ":memory:":
+                    try:
+                        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:
+                        raise StateError(
+                            f"cannot create the folder of the state store {url.database}: {exc}"
+                        ) from None
                 self._engine = _sqlite_engine(url_or_engine)
             else:
                 self._engine = sa.create_engine(url, pool_pre_ping=True)
