@@ -764,19 +764,28 @@ class _ScanJob:
             except Exception as exc:  # not durable: nothing written since the last sync may be counted done
                 error = self._fail(None, "sync", exc)
                 outcomes = {key: (error if outcome is None else outcome) for key, outcome in outcomes.items()}
-        state = self.services.state
+        state, alert_log, qbr_store = self.services.state, self.services.alert_log, self.services.qbr_store
+        alerts = [AlertRecord.from_verdict(account.verdict) for account in delivered.values()]
+        completed = {
+            action.account.verdict.account_id: due.covers
+            for action in claimed
+            if action.kind == "qbr"
+            and outcomes.get(action.key, "") is None
+            and (due := action.account.verdict.qbr_due) is not None
+        }
         try:
-            for account in delivered.values():
-                alert_log: AlertLog = state if self.services.alert_log is None else self.services.alert_log
-                alert_log.record(AlertRecord.from_verdict(account.verdict))
-            qbr_store: CompletedQBRStore = (
-                state if self.services.qbr_store is None else self.services.qbr_store
+            if alert_log is not None:
+                for record in alerts:
+                    alert_log.record(record)
+            if qbr_store is not None:
+                for account_id, keys in completed.items():
+                    qbr_store.mark(account_id, keys, as_of=self.as_of)
+            state.finish(
+                outcomes,
+                alerts=alerts if alert_log is None else (),
+                completed_qbrs=completed if qbr_store is None else None,
+                as_of=self.as_of,
             )
-            for action in claimed:
-                due = action.account.verdict.qbr_due
-                if action.kind == "qbr" and outcomes.get(action.key, "") is None and due is not None:
-                    qbr_store.mark(action.account.verdict.account_id, due.covers, as_of=self.as_of)
-            state.finish(outcomes)
         except Exception as exc:
             self._fail(None, "mark", exc)
             return

@@ -201,38 +201,48 @@ class JsonlFile:
 
 
 class AtomicFiles:
-    """Whole files written under a temporary name and renamed into place; directories synced on demand."""
+    """Whole files written under a temporary name and renamed into place; made durable by :meth:`sync`.
+
+    A reader (or a process that outlives a crash) only ever sees an old file or a whole new one.
+    Durability against power loss is deferred to :meth:`sync`, which fsyncs every file written since
+    the last sync and their directories — one flush for a batch's files instead of one each; the scan
+    marks an action done only after it. A process killed mid-write leaves a temporary file, which
+    :meth:`clean_stale` removes on the next run.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._directories: set[Path] = set()
+        self._written: set[Path] = set()
 
     def write(self, path: Path, data: bytes) -> None:
-        """Write ``data`` to ``path`` atomically: a reader sees the old file or the whole new one."""
+        """Write ``data`` to ``path`` atomically (durable at the next :meth:`sync`)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         # The pid in the name lets a later run tell a dead writer's leftovers from a live one's.
-        fd, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
-        )
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
+            os.replace(name, path)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            Path(name).unlink(missing_ok=True)
             raise
         with self._lock:
-            self._directories.add(path.parent)
+            self._written.add(path)
 
     def sync(self) -> int:
-        """fsync every directory a file was renamed into since the last sync; fsyncs made."""
+        """fsync every file written since the last sync, then their directories; fsyncs made."""
         with self._lock:
-            directories, self._directories = sorted(self._directories), set()
+            written, self._written = sorted(self._written), set()
+        for path in written:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        directories = sorted({path.parent for path in written})
         for directory in directories:
             fsync_directory(directory)
-        return len(directories)
+        return len(written) + len(directories)
 
     @staticmethod
     def clean_stale(directory: Path) -> list[Path]:

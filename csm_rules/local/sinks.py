@@ -168,12 +168,12 @@ class EmlDraftSink:
         return self.directory / f"{_safe_name(draft.account_id)}_{digest}.eml"
 
     def create_draft(self, draft: DraftEmail) -> None:
-        """Write the draft as an ``.eml`` file (atomically)."""
+        """Write the draft as an ``.eml`` file (atomically; durable at the next :meth:`sync`)."""
         message = draft_to_email(draft, from_address=self.from_address)
         self._files.write(self.path_for(draft, action_key=current_action_key()), message.as_bytes())
 
     def sync(self) -> int:
-        """Make the drafts written so far durable (their directory); fsyncs made."""
+        """Make the drafts written so far durable; fsyncs made."""
         return self._files.sync()
 
 

@@ -491,15 +491,30 @@ class StateStore:
                     granted.add(row)
         return granted
 
-    def finish(self, outcomes: Mapping[str, str | None]) -> None:
-        """Mark claims held by this store: ``None`` → ``done``, an error → ``failed`` (retried next run)."""
-        if not outcomes:
-            return
+    def finish(
+        self,
+        outcomes: Mapping[str, str | None],
+        *,
+        alerts: Iterable[AlertRecord] = (),
+        completed_qbrs: Mapping[str, Collection[str]] | None = None,
+        as_of: date | None = None,
+    ) -> None:
+        """Mark claims held by this store: ``None`` → ``done``, an error → ``failed`` (retried next run).
+
+        In the same transaction, record delivered ``alerts`` (the cooldown) and ``completed_qbrs``
+        (account → QBR keys, completed on ``as_of``): a batch's outcomes land together or not at all.
+        """
         table = self._t["claims"]
         now = _now()
         done = sorted(key for key, error in outcomes.items() if error is None)
         failed = sorted((key, error) for key, error in outcomes.items() if error is not None)
         with self._write() as conn:
+            for record in alerts:
+                self._record_alert(conn, record)
+            for account_id, keys in (completed_qbrs or {}).items():
+                if as_of is None:
+                    raise ValueError("completed_qbrs needs as_of")
+                self._mark_qbrs(conn, account_id, keys, as_of)
             mine = (table.c.lease_owner == self.owner) & (table.c.status == "pending")
             for chunk in _chunks(done):
                 conn.execute(
@@ -566,6 +581,10 @@ class StateStore:
 
     def record(self, record: AlertRecord) -> None:
         """Remember a delivered alert (an older one never replaces a newer one)."""
+        with self._write() as conn:
+            self._record_alert(conn, record)
+
+    def _record_alert(self, conn: Connection, record: AlertRecord) -> None:
         table = self._t["alerts"]
         values = {
             "account_id": record.account_id,
@@ -575,14 +594,13 @@ class StateStore:
             "health_score": record.health_score,
             "verdict_fingerprint": record.verdict_fingerprint,
         }
-        with self._write() as conn:
-            current = conn.execute(
-                sa.select(table.c.as_of).where(table.c.account_id == record.account_id)
-            ).scalar()
-            if current is None:
-                conn.execute(sa.insert(table).values(values))
-            elif record.as_of >= current:
-                conn.execute(sa.update(table).where(table.c.account_id == record.account_id).values(values))
+        current = conn.execute(
+            sa.select(table.c.as_of).where(table.c.account_id == record.account_id)
+        ).scalar()
+        if current is None:
+            conn.execute(sa.insert(table).values(values))
+        elif record.as_of >= current:
+            conn.execute(sa.update(table).where(table.c.account_id == record.account_id).values(values))
 
     # -- completed QBR keys (CompletedQBRStore) ---------------------------------------------------
 
@@ -604,13 +622,17 @@ class StateStore:
 
     def mark(self, account_id: str, keys: Iterable[str], *, as_of: date) -> None:
         """Record QBR keys as completed (a key already there is kept as it was)."""
-        rows = [{"account_id": account_id, "key": key, "completed_on": as_of} for key in sorted(set(keys))]
-        if not rows:
-            return
-        table = self._t["qbrs"]
-        stmt = self._insert(table).on_conflict_do_nothing(index_elements=[table.c.account_id, table.c.key])
         with self._write() as conn:
-            conn.execute(stmt, rows)
+            self._mark_qbrs(conn, account_id, keys, as_of)
+
+    def _mark_qbrs(self, conn: Connection, account_id: str, keys: Iterable[str], as_of: date) -> None:
+        rows = [{"account_id": account_id, "key": key, "completed_on": as_of} for key in sorted(set(keys))]
+        if rows:
+            table = self._t["qbrs"]
+            conn.execute(
+                self._insert(table).on_conflict_do_nothing(index_elements=[table.c.account_id, table.c.key]),
+                rows,
+            )
 
 
 def _describe(exc: sa.exc.SQLAlchemyError) -> str:
