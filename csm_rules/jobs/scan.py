@@ -271,6 +271,7 @@ def scan(
         raise ValueError(f"unknown scan step(s) {sorted(unknown)}; steps are {sorted(STEPS)}")
     if batch_size < 1 or history_days < 1 or (retention_days is not None and retention_days < history_days):
         raise ValueError("batch_size and history_days must be ≥ 1, and retention_days ≥ history_days")
+    own_state = services is None and state is None
     if services is None:
         services = ScanServices.for_sinks(
             sinks if sinks is not None else Sinks(),
@@ -292,17 +293,21 @@ def scan(
         health_writes=health_writes,
         breaker_threshold=breaker_threshold,
     )
-    done = 0
-    for batch in read_in_batches(source, as_of, batch_size):
-        job.report.source_problems.extend(batch.problems)
-        job.report.accounts_read += len(batch.snapshots) + len(batch.problems)
-        job.run_batch(batch.snapshots)
-        for _ in batch.snapshots:
-            done += 1
-            if on_account is not None:
-                on_account(done, batch.total)
-    if retention_days is not None and not dry_run:
-        services.state.prune(before=as_of - timedelta(days=retention_days))
+    try:
+        done = 0
+        for batch in read_in_batches(source, as_of, batch_size):
+            job.report.source_problems.extend(batch.problems)
+            job.report.accounts_read += len(batch.snapshots) + len(batch.problems)
+            job.run_batch(batch.snapshots)
+            for _ in batch.snapshots:
+                done += 1
+                if on_account is not None:
+                    on_account(done, batch.total)
+        if retention_days is not None and not dry_run:
+            services.state.prune(before=as_of - timedelta(days=retention_days))
+    finally:
+        if own_state:
+            services.state.close()
     report = job.report
     log.info(
         "scan %s: %d scored, %d alerts, %d tasks, %d QBRs, %d failures",
@@ -478,18 +483,30 @@ class _ScanJob:
             account_id = account.verdict.account_id
             if decision.outcome == "deliver":
                 for channel in channels:
-                    key = f"alert:{account_id}:{self.as_of.isoformat()}:{channel}"
+                    # The "notion" channel is the day's health write: one key, one attempt per account.
+                    key = (
+                        self._health_key(account)
+                        if channel == "notion"
+                        else self._alert_key(account, self.as_of, channel)
+                    )
                     actions.append(_Action(key, "alert", account, channel=channel, new_alert=True))
             elif decision.outcome == "cooled_down":
                 self.report.alerts_cooled_down += 1
                 previous = decision.previous
                 if previous is not None:  # a channel of that alert may have failed: retry it
                     for channel in channels:
-                        key = f"alert:{account_id}:{previous.as_of.isoformat()}:{channel}"
-                        actions.append(_Action(key, "alert", account, channel=channel))
+                        if channel != "notion":  # today's health write supersedes an old one
+                            key = self._alert_key(account, previous.as_of, channel)
+                            actions.append(_Action(key, "alert", account, channel=channel))
             elif decision.outcome == "capped":
                 self.report.alerts_capped.append(account_id)
         return actions
+
+    def _alert_key(self, account: _Account, day: date, channel: str) -> str:
+        return f"alert:{account.verdict.account_id}:{day.isoformat()}:{channel}"
+
+    def _health_key(self, account: _Account) -> str:
+        return f"health:{account.verdict.account_id}:{self.as_of.isoformat()}"
 
     def _alert_channels(self) -> tuple[str, ...]:
         sinks = self.services.sinks
@@ -516,9 +533,7 @@ class _ScanJob:
             ):
                 self.report.health_updates_unchanged += 1
                 continue
-            actions.append(
-                _Action(f"health:{verdict.account_id}:{self.as_of.isoformat()}", "health", account)
-            )
+            actions.append(_Action(self._health_key(account), "health", account))
         return actions
 
     # 5: claim -----------------------------------------------------------------------------------
@@ -534,15 +549,10 @@ class _ScanJob:
             self._fail(None, "claim", exc)
             return []
         claimed = [a for a in actions if a.key in granted]
-        # The alert's "notion" channel carries the health update: one write attempt per account.
-        covered: set[str] = set()
-        for action in actions:
-            if (
-                action.kind == "alert"
-                and action.channel == "notion"
-                and (action.new_alert or action.key in granted)
-            ):
-                covered.add(action.account.verdict.account_id)
+        # A new alert's "notion" channel is the account's health write (same key).
+        covered = {
+            a.account.verdict.account_id for a in actions if a.kind == "alert" and a.channel == "notion"
+        }
         if "health" in self.steps and self.services.sinks.health is not None:
             health = self._health_actions(accounts, covered)
             try:

@@ -271,9 +271,13 @@ class StateStore:
         self._metadata = sa.MetaData(schema=schema)
         self._t = _tables(self._metadata)
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        if self.dialect not in ("sqlite", "postgresql"):
-            raise StateError(f"the state store runs on SQLite or PostgreSQL, not {self.dialect}")
-        self._open()
+        try:
+            if self.dialect not in ("sqlite", "postgresql"):
+                raise StateError(f"the state store runs on SQLite or PostgreSQL, not {self.dialect}")
+            self._open()
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def in_memory(cls, *, lease_seconds: float = 300.0) -> StateStore:
@@ -298,6 +302,12 @@ class StateStore:
         """Release the connections (an engine passed in by the host is left to the host)."""
         if self._owns_engine:
             self._engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # -- schema -----------------------------------------------------------------------------------
 
