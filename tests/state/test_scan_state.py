@@ -143,6 +143,7 @@ def test_a_failed_channel_is_retried_next_run_without_repeating_the_others(
         sinks=broken,
         state=location.open(),
         dispatcher=local.expansion_dispatcher(),
+        qbr_writer=local,
         breaker_threshold=1000,
     )
     alerted = first.alerts_partial
