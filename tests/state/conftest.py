@@ -1,4 +1,4 @@
-"""State-store fixtures: one store location per engine (a SQLite file, a fresh PostgreSQL schema dropped after)."""
+"""State-store fixtures: a store location per engine (a SQLite file; a PostgreSQL schema, dropped after)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The state store on SQLite and PostgreSQL: schema version, claims and leases, history, cooldowns, QBR keys."""
+"""The state store on SQLite and PostgreSQL: schema version, claims, leases, history, cooldowns, QBR keys."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_a_store_written_by_a_newer_version_is_refused(location: StoreLocation) 
     with engine.begin() as connection:
         connection.execute(sqlalchemy.text(f"UPDATE {meta} SET value = '99' WHERE name = 'schema_version'"))
     engine.dispose()
-    with pytest.raises(StateError, match="schema version 99.*newer csm-rules"):
+    with pytest.raises(StateError, match=r"schema version 99.*newer csm-rules"):
         location.open()
     store.close()
 
