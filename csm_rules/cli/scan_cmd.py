@@ -216,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() and args.format == "table"
 
     def on_account(done: int, total: int) -> None:
+        if show and not total and done % 500 == 0:  # a streamed file: the total is not known up front
+            sys.stderr.write(f"\rscanned {done:,} accounts")
         if show and total and (done == total or done % max(total // 50, 1) == 0):
             filled = int(30 * done / total)
             sys.stderr.write(f"\rscanning [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
