@@ -399,11 +399,15 @@ class _ScanJob:
     ) -> list[tuple[AccountSnapshot, RecordedVerdict | None]]:
         state, ids = self.services.state, [s.account_id for s in snapshots]
         since = self.as_of - timedelta(days=self.history_days)
-        recorded = state.recorded(ids, since=since, before=self.as_of)
         qbr_store = self.services.qbr_store
-        completed = (
-            state.completed_for(ids) if qbr_store is None else {i: qbr_store.completed(i) for i in ids}
-        )
+        try:
+            recorded = state.recorded(ids, since=since, before=self.as_of)
+            completed = (
+                state.completed_for(ids) if qbr_store is None else {i: qbr_store.completed(i) for i in ids}
+            )
+        except Exception as exc:  # the claims will fail too: nothing is performed, everything reported
+            self._fail(None, "load_state", exc)
+            recorded, completed = {}, {}
         remembered: list[tuple[AccountSnapshot, RecordedVerdict | None]] = []
         for snapshot in snapshots:
             update: dict[str, Any] = {}

@@ -7,11 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+
 from csm_rules.jobs.scan import scan
 from csm_rules.local.sinks import LocalSinks
 from csm_rules.narration import TemplateNarrator
 from csm_rules.outputs.channels import ChatMessage, Sinks
 from csm_rules.sources.portfolio_files import FileSource
+from csm_rules.state.store import StateStore
 from csm_rules.testing.narrators import FunctionNarrator, NarrationCall
 from tests.conftest import HEALTHY
 from tests.state.conftest import StoreLocation
@@ -217,3 +220,20 @@ def test_narration_counters_include_qbr_sections(tmp_path: Path) -> None:
     report = scan(source, as_of=AS_OF, sinks=LocalSinks(tmp_path / "out"), narrator=narrator)
     assert sum(report.narrators.values()) == len(calls)
     assert report.narrations["qbr_section"] == {"function": 4 * report.qbrs_written}
+
+
+class _StoreThatLosesItsDatabase(StateStore):
+    def claim(self, requests: Any, *, retry_only: bool = False) -> set[str]:
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
+
+
+def test_a_state_store_that_fails_performs_nothing_and_reports_it(tmp_path: Path) -> None:
+    source = FileSource(generated(tmp_path / "p.jsonl", 30))
+    narrator = _counting_narrator()
+    store = _StoreThatLosesItsDatabase(f"sqlite:///{tmp_path / 'state.db'}")
+    report = scan(source, as_of=AS_OF, sinks=LocalSinks(tmp_path / "out"), state=store, narrator=narrator)
+    store.close()
+    assert {f.stage for f in report.failures} == {"claim"}
+    assert "server closed the connection" in report.failures[0].message
+    assert narrator.calls == [] and not (tmp_path / "out" / "events.jsonl").exists()
+    assert report.health_updates_written == 0 and not report.ok
