@@ -480,25 +480,23 @@ class StateStore:
                 },
                 where=takeover,
             ).returning(table.c.key)
-            for request in wanted:
-                # One statement per key: RETURNING tells which were granted, on both engines.
-                row = conn.execute(
-                    stmt,
-                    {
-                        "key": request.key,
-                        "kind": request.kind,
-                        "account_id": request.account_id,
-                        "status": "pending",
-                        "attempts": 1,
-                        "last_error": None,
-                        "lease_owner": self.owner,
-                        "lease_expires": expires,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                ).scalar()
-                if row is not None:
-                    granted.add(row)
+            rows = [
+                {
+                    "key": request.key,
+                    "kind": request.kind,
+                    "account_id": request.account_id,
+                    "status": "pending",
+                    "attempts": 1,
+                    "last_error": None,
+                    "lease_owner": self.owner,
+                    "lease_expires": expires,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for request in wanted
+            ]
+            # Many rows a statement; RETURNING gives exactly the keys inserted or taken over.
+            granted.update(conn.execute(stmt, rows).scalars())
         return granted
 
     def finish(
