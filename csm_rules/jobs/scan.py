@@ -93,7 +93,8 @@ class ScanReport:
     sent, ``health_updates_unchanged`` writes skipped because the verdict's health fields did not
     change, and ``actions`` per kind how many were claimed, done, failed, or skipped because another
     scan holds or already performed them. ``narrations`` counts texts by kind and narrator (QBR
-    sections included).
+    sections included); ``requests`` counts calls per service (the alert channels, the dispatcher, the
+    QBR writer): ``sent``, ``failed``, or ``skipped`` because its circuit breaker was open.
     """
 
     as_of: date
@@ -120,6 +121,7 @@ class ScanReport:
     narrators: dict[str, int] = field(default_factory=dict)
     narrations: dict[str, dict[str, int]] = field(default_factory=dict)
     actions: dict[str, dict[str, int]] = field(default_factory=dict)
+    requests: dict[str, dict[str, int]] = field(default_factory=dict)
     history_points_merged: int = 0
     fsyncs: int = 0
 
@@ -156,6 +158,7 @@ class ScanReport:
             "narrators": dict(self.narrators),
             "narrations": {k: dict(v) for k, v in self.narrations.items()},
             "actions": {k: dict(v) for k, v in self.actions.items()},
+            "requests": {k: dict(v) for k, v in self.requests.items()},
             "history_points_merged": self.history_points_merged,
             "fsyncs": self.fsyncs,
             "source_problems": [p.model_dump(mode="json") for p in self.source_problems],
@@ -165,6 +168,10 @@ class ScanReport:
     def _count(self, kind: str, outcome: str, n: int = 1) -> None:
         counts = self.actions.setdefault(kind, {})
         counts[outcome] = counts.get(outcome, 0) + n
+
+    def _count_request(self, service: str, outcome: str) -> None:
+        counts = self.requests.setdefault(service, {})
+        counts[outcome] = counts.get(outcome, 0) + 1
 
     def _narrated(self, narrative: Narrative, kind: str) -> None:
         self.narrators[narrative.narrator] = self.narrators.get(narrative.narrator, 0) + 1
@@ -634,12 +641,15 @@ class _ScanJob:
             with performing(action.key):
                 self.breakers[service].call(call)
         except CircuitOpenError as exc:
+            self.report._count_request(service, "skipped")
             self.report.failures.append(
                 ScanFailure(action.account.verdict.account_id, stage, "CircuitOpenError", str(exc))
             )
             return str(exc)
         except Exception as exc:
+            self.report._count_request(service, "failed")
             return self._fail(action.account.verdict.account_id, stage, exc)
+        self.report._count_request(service, "sent")
         return None
 
     def _alert(
@@ -684,6 +694,7 @@ class _ScanJob:
         account_id = action.account.verdict.account_id
         reason = breaker.reason
         if reason is not None:
+            self.report._count_request(channel, "skipped")
             self.report.failures.append(
                 ScanFailure(account_id, f"alert:{channel}", "CircuitOpenError", reason)
             )
@@ -697,6 +708,7 @@ class _ScanJob:
         with performing(action.key):
             result = deliver(alert, only).channels[channel]
         if result.status == "failed":
+            self.report._count_request(channel, "failed")
             breaker.record_failure(f"{result.error_type}: {result.message}")
             message = result.message or ""
             self.report.failures.append(
@@ -704,6 +716,7 @@ class _ScanJob:
             )
             return "failed", f"{result.error_type}: {message}"
         if result.status == "ok":
+            self.report._count_request(channel, "sent")
             breaker.record_success()
         return result.status, None
 

@@ -184,6 +184,7 @@ def test_a_dead_service_is_skipped_for_the_rest_of_the_scan_with_a_reason(
         "chat skipped: circuit open after 2 consecutive failures" in f.message for f in skipped
     )
     assert report.alert_channels["event_bus"]["ok"] == report.alert_channels["chat"]["failed"]
+    assert report.requests["chat"] == {"failed": 2, "skipped": len(skipped)}
 
 
 class _PreparingNarrator(TemplateNarrator):
