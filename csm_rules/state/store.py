@@ -519,10 +519,10 @@ class StateStore:
         with self._write() as conn:
             for record in alerts:
                 self._record_alert(conn, record)
-            for account_id, keys in (completed_qbrs or {}).items():
+            if completed_qbrs:
                 if as_of is None:
                     raise ValueError("completed_qbrs needs as_of")
-                self._mark_qbrs(conn, account_id, keys, as_of)
+                self._mark_qbrs(conn, completed_qbrs, as_of)
             mine = (table.c.lease_owner == self.owner) & (table.c.status == "pending")
             for chunk in _chunks(done):
                 conn.execute(
@@ -631,10 +631,14 @@ class StateStore:
     def mark(self, account_id: str, keys: Iterable[str], *, as_of: date) -> None:
         """Record QBR keys as completed (a key already there is kept as it was)."""
         with self._write() as conn:
-            self._mark_qbrs(conn, account_id, keys, as_of)
+            self._mark_qbrs(conn, {account_id: tuple(keys)}, as_of)
 
-    def _mark_qbrs(self, conn: Connection, account_id: str, keys: Iterable[str], as_of: date) -> None:
-        rows = [{"account_id": account_id, "key": key, "completed_on": as_of} for key in sorted(set(keys))]
+    def _mark_qbrs(self, conn: Connection, keys: Mapping[str, Iterable[str]], as_of: date) -> None:
+        rows = [
+            {"account_id": account_id, "key": key, "completed_on": as_of}
+            for account_id in sorted(keys)
+            for key in sorted(set(keys[account_id]))
+        ]
         if rows:
             table = self._t["qbrs"]
             conn.execute(

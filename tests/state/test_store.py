@@ -61,11 +61,10 @@ def test_a_claim_is_granted_once_and_skipped_while_another_worker_holds_it(locat
 
 
 def test_an_expired_lease_is_taken_over(location: StoreLocation) -> None:
-    dead = location.open(lease_seconds=0.2)
+    dead, survivor = location.open(lease_seconds=1.0), location.open()
     assert dead.claim(_requests("a")) == {"a"}
-    survivor = location.open()
     assert survivor.claim(_requests("a")) == set()
-    time.sleep(0.3)
+    time.sleep(1.1)
     assert survivor.claim(_requests("a")) == {"a"}
     dead.finish({"a": None})  # the dead worker's late mark does not touch the new owner's claim
     assert survivor.claims(keys=["a"])[0].status == "pending"
