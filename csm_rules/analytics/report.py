@@ -48,9 +48,7 @@ def signal_drag(matrix: SubscoreMatrix, weights: WeightsLike | None = None) -> d
     lost = dict.fromkeys(ids, 0.0)
     seen = dict.fromkeys(ids, 0)
     for subscores, weight_set in zip(matrix.subscore_rows(), row_weights(matrix, weights), strict=True):
-        present = [
-            (s, sub, w) for s, sub, w in zip(ids, subscores, weight_set, strict=True) if sub == sub
-        ]
+        present = [(s, sub, w) for s, sub, w in zip(ids, subscores, weight_set, strict=True) if sub == sub]
         total = sum(w for _, _, w in present)
         if total <= 0:
             continue
