@@ -46,9 +46,7 @@ def _jsonable(value: object) -> str:
 def render(name: str) -> str:
     """The exact text of one bundled sample file: one JSON object a line, dates as ISO strings."""
     n, seed, as_of, with_outcomes, structure = SAMPLES[name]
-    records = generate_portfolio(
-        n, seed=seed, as_of=as_of, with_outcomes=with_outcomes, structure=structure
-    )
+    records = generate_portfolio(n, seed=seed, as_of=as_of, with_outcomes=with_outcomes, structure=structure)
     # the large backtest file is for machines: compact separators keep the wheel smaller
     separators = (",", ":") if with_outcomes else (", ", ": ")
     lines = (json.dumps(r, default=_jsonable, ensure_ascii=False, separators=separators) for r in records)

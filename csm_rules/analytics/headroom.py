@@ -72,9 +72,7 @@ class Headroom:
         }
 
 
-def headroom_features(
-    subscores: NDArray[np.float64], train: NDArray[np.bool_]
-) -> NDArray[np.float64]:
+def headroom_features(subscores: NDArray[np.float64], train: NDArray[np.bool_]) -> NDArray[np.float64]:
     """``(n, 24)``: sub-scores ÷ 100 (missing → the signal's mean over ``train``), then missing indicators."""
     import numpy as np
 

@@ -45,6 +45,24 @@ Outcomes are drawn from the latent state, not from the signals, and from no scor
   is uniform within the year (early termination);
 - 2 % of accounts churn whatever their state (acquired, insolvent), which no signal can foresee.
 
+The realistic structure (``structure="realistic"``)
+===================================================
+What real customer-success data look like, for testing whether a config (or a fitted model) copes:
+
+- **segment-specific drivers:** enterprise churn follows technical health (TAM RAG, escalations) and the
+  champion, ``logit = -3.0 - 0.5·h_future - 1.1·technical + 1.0·[no champion] + 1.2·[champion leaves]``;
+  smb churn follows the usage slope and budget, ``-2.9 - 0.7·h_future - 9·slope + 1.1·max(stress, 0)
+  + 0.3·[no champion]``; mid_market keeps the additive formula;
+- **renewal-gated satisfaction:** NPS / CSAT read a latent ``sentiment`` = 0.5·h + N(0, 0.8), which
+  lowers the logit by 1.0·sentiment only when the renewal is within 120 days;
+- **missing not at random:** each signal is missing with its own rate (satisfaction 45 %, stakeholder
+  engagement 40 %, TAM 35 %, support and escalations 30 %, telemetry 20-25 %, payment 10 %, renewal 5 %)
+  × exp(-0.35·h), so unhealthy accounts show less; 15 % of accounts have **no product telemetry** at all
+  (no feature adoption, logins, usage trend or seat utilisation) and churn more (+0.7 on the logit);
+- **label noise:** 3 % of outcomes are flipped; multi-year contracts churn at 0.3× the rate, as above.
+
+The additive structure's accounts are unchanged by this option (its extra draws come last).
+
 What to expect (2,000 accounts): a churn rate near 17 % (smb about 20 %, mid_market 15 %, enterprise 12 %);
 latest history band about 25 % GREEN, 57 % AMBER, 18 % RED; a plain weighted average of the observed signals
 ranks churners with a ROC AUC of about 0.73-0.78 — informative, not perfect. The observable fields come from a
@@ -95,7 +113,9 @@ _HORIZON_DAYS = 365
 
 # the realistic structure (see the module docstring)
 _NO_TELEMETRY_SHARE = 0.15
-_TELEMETRY: frozenset[str] = frozenset({"feature_adoption", "login_frequency", "usage_trend", "seat_utilization"})
+_TELEMETRY: frozenset[str] = frozenset(
+    {"feature_adoption", "login_frequency", "usage_trend", "seat_utilization"}
+)
 #: per-signal chance of being missing for an account of average health (scaled by exp(-0.35·h))
 _MISSING_RATE: dict[str, float] = {
     "feature_adoption": 0.2,
@@ -275,9 +295,9 @@ def generate_portfolio(
 
     Deterministic for a given ``seed``. ``structure`` is ``"additive"`` (the default, described first in the
     module docstring) or ``"realistic"`` (segment-specific drivers, renewal-gated satisfaction, missing data
-    not at random, no-telemetry accounts, label noise; see "The realistic structure"). With ``with_outcomes`` each dict also holds ``churned`` (bool) and
-    ``churn_date`` (date or None) from the latent churn process in the module docstring; strip them before
-    building a snapshot (:class:`~csm_rules.sources.portfolio_files.FileSource` does). Account ids are
+    not at random, no-telemetry accounts, label noise; see "The realistic structure"). With
+    ``with_outcomes`` each dict also holds ``churned`` (bool) and ``churn_date`` (date or None) from the
+    latent churn process in the module docstring; strip them before building a snapshot (:class:`~csm_rules.sources.portfolio_files.FileSource` does). Account ids are
     ``acc-00001``, ``acc-00002``... in order; dates are :class:`datetime.date` objects.
 
     Example::
