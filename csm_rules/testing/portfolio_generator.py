@@ -297,7 +297,8 @@ def generate_portfolio(
     module docstring) or ``"realistic"`` (segment-specific drivers, renewal-gated satisfaction, missing data
     not at random, no-telemetry accounts, label noise; see "The realistic structure"). With
     ``with_outcomes`` each dict also holds ``churned`` (bool) and ``churn_date`` (date or None) from the
-    latent churn process in the module docstring; strip them before building a snapshot (:class:`~csm_rules.sources.portfolio_files.FileSource` does). Account ids are
+    latent churn process in the module docstring; strip them before building a snapshot
+    (:class:`~csm_rules.sources.portfolio_files.FileSource` does). Account ids are
     ``acc-00001``, ``acc-00002``... in order; dates are :class:`datetime.date` objects.
 
     Example::
