@@ -9,9 +9,10 @@ Method
    when it renormalises over present signals (an account with none gets ``no_data_score`` ÷ 100).
 2. **Model.** Logistic regression of churn on the features, ``P(churn) = σ(b − Σ βₛ·xₛ)``, with βₛ ≥ 0 (a
    better sub-score never raises the risk) and an L1 penalty ``λ·Σ βₛ`` (λ = ``L1_PENALTY``) that sets
-   signals with no predictive value to 0. Solved by projected Newton steps (``NEWTON_STEPS``, each a
-   box-constrained quadratic solved by ``QP_SWEEPS`` coordinate sweeps, then a backtracking line search):
-   no randomness, no tolerance-based stop.
+   signals with no predictive value to 0. Solved by projected Newton steps (at most ``NEWTON_STEPS``, each
+   a box-constrained quadratic solved by ``QP_SWEEPS`` coordinate sweeps, then a backtracking line search),
+   stopping once a step lowers the objective by less than ``CONVERGED``: no randomness, so the same data
+   give the same weights in any process.
 3. **Segments, shrunk toward the overall weights.** The overall set is fitted on every account. Each
    segment set of the base file is refitted on its own accounts with the penalty
    ``τ/(2n) · Σ hₛ (βₛ − β̄ₛ)²`` toward the overall β̄ (``hₛ`` the overall fit's curvature per account,
@@ -49,6 +50,8 @@ __all__ = ["Interval", "SegmentFit", "WeightSuggestion", "suggest_weights"]
 L1_PENALTY = 0.002
 NEWTON_STEPS = 30
 QP_SWEEPS = 60
+LINE_SEARCH_HALVINGS = 20
+CONVERGED = 1e-10
 SEGMENT_PRIOR_ACCOUNTS = 500
 BOOTSTRAP = 200
 BOOTSTRAP_SEED = 20251124
@@ -148,6 +151,8 @@ class _Fit:
     weights: dict[str, int] | None
     segments: dict[str, dict[str, int]]
     segment_fits: tuple[SegmentFit, ...]
+    coefficients: dict[str, NDArray[np.float64]]
+    """Per set (``""`` for the overall one) the fitted [intercept, β…]: where the fold fits start."""
 
 
 def suggest_weights(matrix: SubscoreMatrix, churned: Sequence[bool | None]) -> WeightSuggestion:
@@ -168,8 +173,8 @@ def suggest_weights(matrix: SubscoreMatrix, churned: Sequence[bool | None]) -> W
     segment_of = np.array([s or "" for s in matrix.segments])
     segment_names = tuple(base.segments)
 
-    def fit(rows: NDArray[np.bool_]) -> _Fit:
-        return _fit_sets(features, labels, rows, segment_of, segment_names)
+    def fit(rows: NDArray[np.bool_], start: _Fit | None = None) -> _Fit:
+        return _fit_sets(features, labels, rows, segment_of, segment_names, start)
 
     final = fit(counted)
     weights = final.weights or {s: round(base.weights[s]) for s in SIGNALS}
@@ -184,7 +189,7 @@ def suggest_weights(matrix: SubscoreMatrix, churned: Sequence[bool | None]) -> W
     fold_sets: list[dict[str, dict[str, int]]] = []
     for k in range(FOLDS):
         test = counted & (fold == k)
-        part = fit(counted & (fold != k))
+        part = fit(counted & (fold != k), final)  # warm start: the same optimum, fewer Newton steps
         if part.weights is None:
             continue  # nothing predictive without this fold: it keeps the base weights
         sets = {"weights": part.weights, **part.segments}
@@ -246,28 +251,38 @@ def _fit_sets(
     rows: NDArray[np.bool_],
     segment_of: NDArray[Any],
     segment_names: Sequence[str],
+    start: _Fit | None = None,
 ) -> _Fit:
     """The overall set on ``rows``, then each segment set on its rows, shrunk toward the overall one."""
-    overall = _fit_logistic(features[rows], labels[rows])
+    starts = start.coefficients if start is not None else {}
+    overall = _fit_logistic(features[rows], labels[rows], start=starts.get(""))
     if overall is None:
-        return _Fit(None, {}, ())
-    beta, curvature = overall
+        return _Fit(None, {}, (), {})
+    coefficients = {"": overall[0]}
+    beta, curvature = overall[0][1:], overall[1]
     weights = _to_weights(beta)
     if weights is None:
-        return _Fit(None, {}, ())
+        return _Fit(None, {}, (), {})
     segments: dict[str, dict[str, int]] = {}
     fits: list[SegmentFit] = []
     for name in segment_names:
         own_rows = rows & (segment_of == name)
         count = int(own_rows.sum())
         own = _fit_logistic(
-            features[own_rows], labels[own_rows], prior=beta, prior_weight=curvature * SEGMENT_PRIOR_ACCOUNTS
+            features[own_rows],
+            labels[own_rows],
+            prior=beta,
+            prior_weight=curvature * SEGMENT_PRIOR_ACCOUNTS,
+            start=starts.get(name),
         )
-        own_weights = _to_weights(own[0]) if own is not None else None
+        own_weights = None
+        if own is not None:
+            coefficients[name] = own[0]
+            own_weights = _to_weights(own[0][1:])
         segments[name] = own_weights or weights
         moved = sum(abs(segments[name][s] - weights[s]) for s in SIGNALS) / 2
         fits.append(SegmentFit(name, count, int(labels[own_rows].sum()), float(moved)))
-    return _Fit(weights, segments, tuple(fits))
+    return _Fit(weights, segments, tuple(fits), coefficients)
 
 
 def _to_weights(beta: NDArray[np.float64]) -> dict[str, int] | None:
@@ -284,11 +299,13 @@ def _fit_logistic(
     *,
     prior: NDArray[np.float64] | None = None,
     prior_weight: NDArray[np.float64] | None = None,
+    start: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Non-negative L1 logistic regression of churn on −features, optionally pulled toward ``prior``.
 
     Minimises mean log-loss + λ·Σβ + Σ prior_weightₛ/(2n)·(βₛ − priorₛ)² over β ≥ 0 and a free intercept.
-    Returns (β, per-account curvature of each β) or None without both outcomes.
+    Starts from ``start`` ([intercept, β…]) when given, else from β = 0 and the base rate.
+    Returns ([intercept, β…], per-account curvature of each β) or None without both outcomes.
     """
     import numpy as np
 
@@ -306,6 +323,8 @@ def _fit_logistic(
     churn_rate = float(labels.mean())
     coef = np.zeros(k + 1)
     coef[0] = np.log(churn_rate / (1.0 - churn_rate))
+    if start is not None:
+        coef = start.copy()
 
     def objective(c: NDArray[np.float64]) -> float:
         z = design @ c
@@ -319,15 +338,18 @@ def _fit_logistic(
         gradient = design.T @ (p - labels) / n + linear + quad * (coef - centre)
         hessian = (design * (p * (1.0 - p))[:, None]).T @ design / n + np.diag(quad)
         target = _box_qp(coef, gradient, hessian + 1e-9 * np.eye(k + 1))
-        step = 1.0
-        for _ in range(30):  # backtracking: the new point must not be worse
+        step, improved = 1.0, False
+        for _ in range(LINE_SEARCH_HALVINGS):  # backtracking: the new point must be better
             trial = coef + step * (target - coef)
             trial_value = objective(trial)
-            if trial_value <= value:
+            if trial_value < value:
+                improved = value - trial_value > CONVERGED
                 coef, value = trial, trial_value
                 break
             step *= 0.5
-    return coef[1:], np.diag(hessian)[1:] - quad[1:]
+        if not improved:
+            break  # converged: no step lowers the objective by more than CONVERGED
+    return coef, np.diag(hessian)[1:] - quad[1:]
 
 
 def _box_qp(

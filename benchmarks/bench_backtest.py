@@ -1,0 +1,76 @@
+"""Wall time of ``csm-rules backtest --suggest-weights`` end to end. Prints figures; asserts nothing.
+
+    python benchmarks/bench_backtest.py [--accounts 100000 1000000] [--base 10000]
+
+For each size, a JSONL portfolio with outcomes is written to a temporary folder — ``--base`` accounts drawn
+with the realistic churn structure, repeated with suffixed ids up to the size (generating a million
+accounts one by one would measure the generator) — and the command runs in a fresh process, exactly as an
+analyst runs it (read, validate, score, headroom, cross-validated suggestion with bootstrap). Its exit
+status is 0 (written) or 1 (refused); either way the whole pipeline ran. Prints seconds and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from csm_rules.testing.portfolio_generator import generate_portfolio
+
+
+def _jsonable(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _write(path: Path, base: list[dict[str, object]], size: int) -> None:
+    lines = [json.dumps(r, default=_jsonable, separators=(",", ":")) for r in base]
+    with path.open("w", encoding="utf-8") as out:
+        for k in range(-(-size // len(base))):
+            for index, (record, line) in enumerate(zip(base, lines, strict=True)):
+                if k * len(base) + index >= size:
+                    break
+                if k:
+                    line = line.replace(f'"{record["account_id"]}"', f'"{record["account_id"]}-r{k}"', 1)
+                out.write(line + "\n")
+
+
+def main() -> None:
+    """Run the timings and print them."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--base", type=int, default=10_000)
+    args = parser.parse_args()
+    base = generate_portfolio(
+        args.base, seed=7, as_of=date(2025, 11, 24), with_outcomes=True, structure="realistic"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for size in args.accounts:
+            portfolio = Path(folder) / f"portfolio_{size}.jsonl"
+            _write(portfolio, base, size)
+            out = Path(folder) / "suggested.yaml"
+            command = [sys.executable, "-m", "csm_rules.cli", "backtest", str(portfolio)]
+            command += ["--suggest-weights", str(out), "--format", "json"]
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            seconds = time.perf_counter() - start
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            verdict = "written" if done.returncode == 0 else "refused" if done.returncode == 1 else "FAILED"
+            if verdict == "FAILED":
+                print(done.stderr[-2000:], file=sys.stderr)
+            print(
+                f"backtest --suggest-weights, {size:>9,} accounts: {seconds:7.1f} s "
+                f"(suggestion {verdict}; peak RSS of the largest run so far {peak:,.0f} MiB)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
