@@ -39,7 +39,7 @@ from csm_rules.analytics.columns import SubscoreMatrix, reweight, row_weights
 from csm_rules.analytics.headroom import FOLDS, fold_of
 from csm_rules.analytics.metrics import roc_auc, top_decile_lift
 from csm_rules.config.schema import WeightsFile
-from csm_rules.domain.vocabulary import SIGNALS
+from csm_rules.domain.signals import SIGNALS
 
 if TYPE_CHECKING:
     import numpy as np
