@@ -261,6 +261,13 @@ class SubscoreMatrix:
             cache["subscores"] = subscores
             # one contiguous row per signal, missing as 0.0 (adds nothing, as a skipped signal adds nothing)
             cache["filled"] = np.fmax(subscores.T, 0.0, out=np.empty((_N, n)))  # sub-scores are ≥ 0
+            # missing-data policy: a signal with a fixed sub-score counts as it when missing or stale
+            fill_mask = 0
+            for signal, value in self.config.thresholds.missing_data.fills().items():
+                row = SIGNALS.index(signal)
+                cache["filled"][row] = np.where(np.isnan(subscores[:, row]), value, subscores[:, row])
+                fill_mask |= 1 << row
+            cache["fill_mask"] = fill_mask
             segment_code = np.frombuffer(self._segment_code, dtype=np.int16)
             order = np.argsort(segment_code, kind="stable")
             codes = segment_code[order]
@@ -435,8 +442,9 @@ def _health(matrix: SubscoreMatrix, weights: WeightsLike | None) -> tuple[Health
     coverage_table = present_weight_table / present_weight_table[:, -1:]
     set_index = np.asarray(by_segment, dtype=np.intp)[arrays["segment_code"]]
     flat = set_index * _PATTERNS + arrays["present"]
-    present_weight = present_weight_table.ravel()[flat]
     coverage = coverage_table.ravel()[flat]
+    # the weight that scores: present signals and those the missing-data policy fills (coverage: present)
+    present_weight = present_weight_table.ravel()[flat | arrays["fill_mask"]]
 
     divisor = np.where(present_weight > 0, present_weight, 1.0)
     if len(sets) == 1:
@@ -562,6 +570,7 @@ def reweight_python(matrix: SubscoreMatrix, weights: WeightsLike) -> tuple[list[
     plan = matrix._plan
     values = matrix._subscores
     no_data = thresholds.missing_data.no_data_score
+    fills = [thresholds.missing_data.fills().get(signal) for signal in SIGNALS]
     scores: list[float] = []
     bands: list[Band] = []
     for row in range(len(matrix)):
@@ -569,8 +578,13 @@ def reweight_python(matrix: SubscoreMatrix, weights: WeightsLike) -> tuple[list[
         weight_set = sets[set_index]
         subscores = values[row * _N : (row + 1) * _N]
         present = [(sub, w) for sub, w in zip(subscores, weight_set, strict=True) if not math.isnan(sub)]
+        coverage = sum(w for _, w in present) / totals[set_index]
+        present = [
+            (fill if math.isnan(sub) and fill is not None else sub, w)
+            for sub, w, fill in zip(subscores, weight_set, fills, strict=True)
+            if not math.isnan(sub) or fill is not None
+        ]
         present_weight = sum(w for _, w in present)
-        coverage = present_weight / totals[set_index]
         pre = sum(sub * w / present_weight for sub, w in present) if present_weight > 0 else no_data
         facts = {"health_score": pre, "coverage": coverage}
         score = pre

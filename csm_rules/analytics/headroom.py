@@ -33,7 +33,15 @@ if TYPE_CHECKING:
 
     from csm_rules.analytics.columns import SubscoreMatrix
 
-__all__ = ["FOLDS", "Headroom", "fit_logistic", "fold_of", "headroom", "headroom_features"]
+__all__ = [
+    "FOLDS",
+    "Headroom",
+    "fit_logistic",
+    "fold_of",
+    "headroom",
+    "headroom_features",
+    "learned_missing_subscores",
+]
 
 #: Folds of the cross-validation (headroom and weight suggestion alike).
 FOLDS = 5
@@ -43,6 +51,9 @@ RIDGE = 1e-4
 NEWTON_STEPS = 12
 #: Newton stops once no coefficient moves by more than this.
 CONVERGED = 1e-8
+#: A signal's sub-score coefficient must be at least this protective (per 0..1 sub-score) for its
+#: missing value to be translated into a sub-score; a weaker one gives no learned value.
+MIN_EFFECT = 0.1
 
 
 def fold_of(account_id: str, folds: int = FOLDS) -> int:
@@ -61,6 +72,9 @@ class Headroom:
     top_decile_lift: float | None
     config_auc: float | None
     config_top_decile_lift: float | None
+    learned_missing: dict[str, float]
+    """Per signal, the sub-score its missing values are worth on these outcomes (``missing_data.policy``
+    ``{learned: …}``); see :func:`learned_missing_subscores`."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -72,6 +86,7 @@ class Headroom:
             "top_decile_lift": self.top_decile_lift,
             "config_auc": self.config_auc,
             "config_top_decile_lift": self.config_top_decile_lift,
+            "learned_missing_subscores": self.learned_missing,
         }
 
 
@@ -109,6 +124,42 @@ def fit_logistic(features: NDArray[np.float64], labels: NDArray[np.float64]) -> 
         if float(np.abs(step).max()) < CONVERGED:
             break
     return coef
+
+
+def learned_missing_subscores(
+    matrix: SubscoreMatrix, churned: Sequence[bool | None], *, rows: NDArray[np.bool_] | None = None
+) -> dict[str, float]:
+    """Per signal, the sub-score a missing value is worth: what ``missing_data.policy`` calls ``learned``.
+
+    From the headroom model fitted on the counted accounts (``rows``, default all): a missing value adds
+    ``β·mean + γ`` to the churn logit (β the sub-score's coefficient, mean the signal's mean present
+    sub-score, γ the missing indicator's), which is what a sub-score ``mean + 100·γ/β`` adds. Clamped to
+    0..100 and rounded; a signal whose sub-score barely matters (β > −``MIN_EFFECT``) or that is never
+    missing gets no value (it keeps renormalising).
+    """
+    require_numpy()
+    import numpy as np
+
+    from csm_rules.domain.signals import SIGNALS
+
+    counted = np.array([c is not None for c in churned])
+    if rows is not None:
+        counted &= rows
+    labels = np.array([bool(c) for c in churned], dtype=np.float64)
+    subscores = matrix.subscores
+    features = headroom_features(subscores, counted)
+    coef = fit_logistic(features[counted], labels[counted])
+    signals = len(SIGNALS)
+    beta, gamma = coef[1 : 1 + signals], coef[1 + signals :]
+    missing = np.isnan(subscores[counted])
+    result: dict[str, float] = {}
+    for index, signal in enumerate(SIGNALS):
+        if beta[index] > -MIN_EFFECT or not missing[:, index].any() or missing[:, index].all():
+            continue
+        mean = float(features[counted, index][~missing[:, index]].mean() * 100.0)
+        value = mean + 100.0 * float(gamma[index]) / float(beta[index])
+        result[signal] = float(round(min(100.0, max(0.0, value))))
+    return result
 
 
 def out_of_fold_risk(
@@ -163,4 +214,5 @@ def headroom(
         top_decile_lift=top_decile_lift(model_risk, outcome),
         config_auc=roc_auc(config_risk, outcome),
         config_top_decile_lift=top_decile_lift(config_risk, outcome),
+        learned_missing=learned_missing_subscores(matrix, churned),
     )

@@ -111,6 +111,11 @@ def _print_headroom(room: Headroom) -> None:
         f"indicators): AUC {_rate(room.auc)} vs the config's {_rate(room.config_auc)}; "
         f"top-decile lift {_rate(room.top_decile_lift, 2)} vs {_rate(room.config_top_decile_lift, 2)}"
     )
+    if room.learned_missing:
+        print("missing-data sub-scores learned from these outcomes (thresholds.yaml, to try with `diff`):")
+        print("  missing_data:\n    policy:")
+        for signal, value in room.learned_missing.items():
+            print(f"      {signal}: {{learned: {value:g}}}")
 
 
 def _weight_cell(value: int, suggestion: WeightSuggestion, name: str, signal: str) -> str:
