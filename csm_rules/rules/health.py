@@ -133,7 +133,7 @@ def _fill_missing(
     sub-score (no input value seen); the others still drop out and the rest are renormalised. Coverage is
     computed before this, from the signals actually present."""
     fills = rules.source.missing_data.fills()
-    extra = [
+    extra: list[tuple[int, str, dict[str, Any], float]] = [
         (rules.signal_ids.index(signal), signal, {}, fills[signal])
         for signal in (*missing, *stale)
         if signal in fills
