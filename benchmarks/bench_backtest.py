@@ -6,7 +6,8 @@ For each size, a JSONL portfolio with outcomes is written to a temporary folder 
 with the realistic churn structure, repeated with suffixed ids up to the size (generating a million
 accounts one by one would measure the generator) — and the command runs in a fresh process, exactly as an
 analyst runs it (read, validate, score, headroom, cross-validated suggestion with bootstrap). Its exit
-status is 0 (written) or 1 (refused); either way the whole pipeline ran. Prints seconds and peak memory.
+status is 0 (written) or 1 (refused); either way the whole pipeline ran. Prints wall and CPU seconds (CPU
+time is the steadier figure on a shared machine) and peak memory.
 """
 
 from __future__ import annotations
@@ -58,15 +59,18 @@ def main() -> None:
             out = Path(folder) / "suggested.yaml"
             command = [sys.executable, "-m", "csm_rules.cli", "backtest", str(portfolio)]
             command += ["--suggest-weights", str(out), "--format", "json"]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             seconds = time.perf_counter() - start
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+            peak = usage.ru_maxrss / 1024
             verdict = "written" if done.returncode == 0 else "refused" if done.returncode == 1 else "FAILED"
             if verdict == "FAILED":
                 print(done.stderr[-2000:], file=sys.stderr)
             print(
-                f"backtest --suggest-weights, {size:>9,} accounts: {seconds:7.1f} s "
+                f"backtest --suggest-weights, {size:>9,} accounts: {seconds:7.1f} s wall, {cpu:7.1f} s CPU "
                 f"(suggestion {verdict}; peak RSS of the largest run so far {peak:,.0f} MiB)",
                 flush=True,
             )
