@@ -21,8 +21,8 @@ from csm_rules.analytics.metrics import calibration_table, roc_auc, top_decile_l
 from csm_rules.analytics.suggest import _features, _Ranked, suggest_weights
 from csm_rules.analytics.weights_yaml import rewrite_weights
 from csm_rules.cli import backtest_cmd, diff_cmd
+from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.vocabulary import SIGNALS
 from csm_rules.sources.portfolio_files import FileSource, sample_outcomes_path
 from csm_rules.testing.portfolio_generator import generate_portfolio
 
