@@ -4,9 +4,9 @@ Every backtest reports it, so an analyst sees how much better weights and bands 
 
 Method
 ======
-1. **Features.** Per account the twelve sub-scores ÷ 100 (a missing or stale one set to the mean of that
-   signal in the training part) and twelve missing indicators (1 when the signal is missing or stale):
-   the same information the score sees, plus *which* values are missing.
+1. **Features.** Per account the sub-scores ÷ 100 of every signal of the config (a missing or stale one
+   set to the mean of that signal in the training part) and a missing indicator per signal (1 when the
+   signal is missing or stale): the same information the score sees, plus *which* values are missing.
 2. **Model.** Logistic regression of churn on the features with an intercept and a small ridge penalty
    (``RIDGE`` × Σβ², intercept unpenalised), solved by Newton's method from zero (at most ``NEWTON_STEPS``
    steps, stopping when no coefficient moves by ``CONVERGED``) — no randomness, so the same data give the
@@ -91,7 +91,7 @@ class Headroom:
 
 
 def headroom_features(subscores: NDArray[np.float64], train: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """``(n, 24)``: sub-scores ÷ 100 (missing → the signal's mean over ``train``), then missing indicators."""
+    """``(n, 2 × signals)``: sub-scores ÷ 100 (missing → the signal's mean over ``train``), missing flags."""
     import numpy as np
 
     missing = np.isnan(subscores)
@@ -140,8 +140,6 @@ def learned_missing_subscores(
     require_numpy()
     import numpy as np
 
-    from csm_rules.domain.signals import SIGNALS
-
     counted = np.array([c is not None for c in churned])
     if rows is not None:
         counted &= rows
@@ -149,11 +147,11 @@ def learned_missing_subscores(
     subscores = matrix.subscores
     features = headroom_features(subscores, counted)
     coef = fit_logistic(features[counted], labels[counted])
-    signals = len(SIGNALS)
+    signals = matrix.width
     beta, gamma = coef[1 : 1 + signals], coef[1 + signals :]
     missing = np.isnan(subscores[counted])
     result: dict[str, float] = {}
-    for index, signal in enumerate(SIGNALS):
+    for index, signal in enumerate(matrix.signal_ids):
         if beta[index] > -MIN_EFFECT or not missing[:, index].any() or missing[:, index].all():
             continue
         mean = float(features[counted, index][~missing[:, index]].mean() * 100.0)

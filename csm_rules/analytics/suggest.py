@@ -4,9 +4,10 @@ Deterministic (numpy, extra ``analytics``); the same data give the same file in 
 
 Method
 ======
-1. **Features.** Each account's twelve sub-scores ÷ 100. A missing or stale sub-score is replaced by the
-   *weighted* mean of the account's present ones under its base weight set — exactly what the score does
-   when it renormalises over present signals (an account with none gets ``no_data_score`` ÷ 100).
+1. **Features.** Each account's sub-scores ÷ 100 (every signal of the config, custom ones included). A
+   missing or stale sub-score is replaced by the *weighted* mean of the account's present ones under its
+   base weight set — exactly what the score does when it renormalises over present signals (an account
+   with none gets ``no_data_score`` ÷ 100).
 2. **Model.** Logistic regression of churn on the features, ``P(churn) = σ(b − Σ βₛ·xₛ)``, with βₛ ≥ 0 (a
    better sub-score never raises the risk) and an L1 penalty ``λ·Σ βₛ`` (λ = ``L1_PENALTY``) that sets
    signals with no predictive value to 0. Solved by projected Newton steps (at most ``NEWTON_STEPS``, each
@@ -39,7 +40,6 @@ from csm_rules.analytics.columns import SubscoreMatrix, reweight, row_weights
 from csm_rules.analytics.headroom import FOLDS, fold_of
 from csm_rules.analytics.metrics import roc_auc, top_decile_lift
 from csm_rules.config.schema import WeightsFile
-from csm_rules.domain.signals import SIGNALS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -172,14 +172,15 @@ def suggest_weights(matrix: SubscoreMatrix, churned: Sequence[bool | None]) -> W
     features = _features(matrix)
     segment_of = np.array([s or "" for s in matrix.segments])
     segment_names = tuple(base.segments)
+    signals = matrix.signal_ids
 
     def fit(rows: NDArray[np.bool_], start: _Fit | None = None) -> _Fit:
-        return _fit_sets(features, labels, rows, segment_of, segment_names, start)
+        return _fit_sets(features, labels, rows, segment_of, segment_names, signals, start)
 
     final = fit(counted)
-    weights = final.weights or {s: round(base.weights[s]) for s in SIGNALS}
+    weights = final.weights or {s: round(base.weights[s]) for s in signals}
     segments = {
-        name: final.segments.get(name) or {s: round(base.segments[name][s]) for s in SIGNALS}
+        name: final.segments.get(name) or {s: round(base.segments[name][s]) for s in signals}
         for name in segment_names
     }
 
@@ -212,7 +213,7 @@ def suggest_weights(matrix: SubscoreMatrix, churned: Sequence[bool | None]) -> W
     for name in ("weights", *segment_names):
         values = [sets[name] for sets in fold_sets if name in sets]
         if values:
-            ranges[name] = {s: (min(v[s] for v in values), max(v[s] for v in values)) for s in SIGNALS}
+            ranges[name] = {s: (min(v[s] for v in values), max(v[s] for v in values)) for s in signals}
     return WeightSuggestion(
         weights=weights,
         segments=segments,
@@ -251,6 +252,7 @@ def _fit_sets(
     rows: NDArray[np.bool_],
     segment_of: NDArray[Any],
     segment_names: Sequence[str],
+    signals: Sequence[str],
     start: _Fit | None = None,
 ) -> _Fit:
     """The overall set on ``rows``, then each segment set on its rows, shrunk toward the overall one."""
@@ -260,7 +262,7 @@ def _fit_sets(
         return _Fit(None, {}, (), {})
     coefficients = {"": overall[0]}
     beta, curvature = overall[0][1:], overall[1]
-    weights = _to_weights(beta)
+    weights = _to_weights(beta, signals)
     if weights is None:
         return _Fit(None, {}, (), {})
     segments: dict[str, dict[str, int]] = {}
@@ -278,18 +280,18 @@ def _fit_sets(
         own_weights = None
         if own is not None:
             coefficients[name] = own[0]
-            own_weights = _to_weights(own[0][1:])
+            own_weights = _to_weights(own[0][1:], signals)
         segments[name] = own_weights or weights
-        moved = sum(abs(segments[name][s] - weights[s]) for s in SIGNALS) / 2
+        moved = sum(abs(segments[name][s] - weights[s]) for s in signals) / 2
         fits.append(SegmentFit(name, count, int(labels[own_rows].sum()), float(moved)))
     return _Fit(weights, segments, tuple(fits), coefficients)
 
 
-def _to_weights(beta: NDArray[np.float64]) -> dict[str, int] | None:
+def _to_weights(beta: NDArray[np.float64], signals: Sequence[str]) -> dict[str, int] | None:
     total = float(beta.sum())
     if total <= 0:
         return None
-    rounded = {signal: round(float(b) / total * 100) for signal, b in zip(SIGNALS, beta, strict=True)}
+    rounded = {signal: round(float(b) / total * 100) for signal, b in zip(signals, beta, strict=True)}
     return rounded if sum(rounded.values()) > 0 else None
 
 
