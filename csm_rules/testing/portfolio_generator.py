@@ -114,23 +114,29 @@ _HORIZON_DAYS = 365
 # the realistic structure (see the module docstring)
 _NO_TELEMETRY_SHARE = 0.15
 _TELEMETRY: frozenset[str] = frozenset(
-    {"feature_adoption", "login_frequency", "usage_trend", "seat_utilization"}
+    ("feature_adoption", "login_frequency", "usage_trend", "seat_utilization")  # data
 )
 #: per-signal chance of being missing for an account of average health (scaled by exp(-0.35·h))
-_MISSING_RATE: dict[str, float] = {
-    "feature_adoption": 0.2,
-    "support": 0.3,
-    "last_interaction": 0.25,
-    "login_frequency": 0.2,
-    "usage_trend": 0.25,
-    "payment": 0.1,
-    "stakeholder_engagement": 0.4,
-    "satisfaction": 0.45,
-    "renewal_proximity": 0.05,
-    "seat_utilization": 0.2,
-    "escalations": 0.3,
-    "tam_health": 0.35,
-}
+_MISSING_RATE: dict[str, float] = dict(
+    zip(
+        (  # data
+            "feature_adoption",
+            "support",
+            "last_interaction",
+            "login_frequency",
+            "usage_trend",
+            "payment",
+            "stakeholder_engagement",
+            "satisfaction",
+            "renewal_proximity",
+            "seat_utilization",
+            "escalations",
+            "tam_health",
+        ),
+        (0.2, 0.3, 0.25, 0.2, 0.25, 0.1, 0.4, 0.45, 0.05, 0.2, 0.3, 0.35),
+        strict=True,
+    )
+)
 _SATISFACTION_WINDOW_DAYS = 120
 _LABEL_NOISE = 0.03
 
