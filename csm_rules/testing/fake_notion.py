@@ -15,7 +15,7 @@ api.notion.com; nothing is mocked. Only the standard library is used. Implemente
 Like Notion it enforces: ``Authorization: Bearer <token>`` (401 ``unauthorized``) and the
 ``Notion-Version`` header (400 ``missing_version`` / ``validation_error``); page_size ≤ 100; ≤ 100
 children per array and ≤ 1000 blocks per request; ≤ 2 levels of nesting per request; rich-text
-content ≤ 2000 characters and ≤ 100 elements per array; property names that exist and values of the
+content ≤ 2000 UTF-16 code units and ≤ 100 elements per array; property names that exist and values of the
 property's type (read-only types cannot be written) — all 400 ``validation_error``. Errors have
 Notion's body ``{"object": "error", "status", "code", "message", "request_id"}``. A request that is
 rejected changes nothing (Notion applies a request whole or not at all).
@@ -861,10 +861,12 @@ def _check_rich_text(value: Any, where: str) -> None:
         content = (part.get("text") or {}).get("content") if part.get("type", "text") == "text" else ""
         if part.get("type", "text") == "text" and not isinstance(content, str):
             raise _ApiError(400, f"{where}[{i}].text.content should be a string.")
-        if isinstance(content, str) and len(content) > _TEXT_LIMIT:
+        # Notion counts UTF-16 code units: an emoji is two of the 2000.
+        units = len(content.encode("utf-16-le")) // 2 if isinstance(content, str) else 0
+        if units > _TEXT_LIMIT:
             raise _ApiError(
                 400,
-                f"{where}[{i}].text.content.length should be ≤ `{_TEXT_LIMIT}`, instead was `{len(content)}`",
+                f"{where}[{i}].text.content.length should be ≤ `{_TEXT_LIMIT}`, instead was `{units}`",
             )
 
 
