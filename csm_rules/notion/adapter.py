@@ -425,21 +425,19 @@ class NotionCSMAdapter:
                 level = update.rag_status.value if name == "rag_status" else update.churn_risk_level.value
                 wanted[name] = spec.values.get(level, level)
         changed: dict[str, Any] = {}
+        stamp: tuple[OutputMapping, date] | None = None
         for name, spec in outputs:
             value = wanted[name]
             if _same(page.outputs.get(name), value):
                 continue
-            if name == "scan_date" and not self._stamp_due(page.outputs.get(name), update.scan_date):
-                continue
             if isinstance(value, date):
-                changed[spec.property] = encode_date(value)
+                stamp = (spec, value)  # the scan date: sent per the last_scan policy, below
             elif isinstance(value, float):
                 changed[spec.property] = encode_number(value)
             else:
                 changed[spec.property] = encode_option(spec.type, str(value))
-        stamp = next((spec.property for name, spec in outputs if name == "scan_date"), None)
-        if self.last_scan != "every_scan" and set(changed) == {stamp}:
-            changed = {}  # only the stamp changed: the policy says not to spend a request on it
+        if stamp is not None and (changed or self._stamp_due(page.outputs.get("scan_date"), stamp[1])):
+            changed[stamp[0].property] = encode_date(stamp[1])
         if not changed:
             _log.debug("Notion: health of %s unchanged; no write", update.account_id)
             return
@@ -450,12 +448,16 @@ class NotionCSMAdapter:
             properties=changed,
             idempotent=True,
         )
+        if stamp is not None and stamp[0].property not in changed:
+            wanted.pop("scan_date")  # not sent: Notion still holds the older stamp
         page.outputs.update(wanted)
 
     def _stamp_due(self, current: Any, scan_date: date) -> bool:
-        """Whether "CSM Last Scan" may be written (it is only ever sent with another change, but weekly)."""
-        if self.last_scan != "weekly":
+        """Whether "CSM Last Scan" is written alone, nothing else having changed (the policy)."""
+        if self.last_scan == "every_scan":
             return True
+        if self.last_scan == "on_change":
+            return False
         return not isinstance(current, date) or (scan_date - current).days >= _HEARTBEAT_DAYS
 
     def write_health_many(self, updates: Sequence[HealthUpdate]) -> list[Exception | None]:

@@ -97,6 +97,8 @@ class Fault:
     * ``status``: answer with this status and Notion's error body (429 adds ``Retry-After``);
     * ``drop``: close the connection without any reply;
     * ``delay``: answer ``delay`` seconds late (the request is processed first);
+    * ``lag``: hold the request ``lag`` seconds *before* processing it — as Notion may, for up to 60 s: a
+      client that timed out meanwhile finds nothing, and the write lands later;
     * ``after``: process the request first, then fail with ``status`` / ``drop`` — the write lands but
       the client never learns it (e.g. a page created, then the connection drops before its blocks).
 
@@ -106,6 +108,7 @@ class Fault:
     status: int | None = None
     retry_after: float | None = None
     delay: float = 0.0
+    lag: float = 0.0
     drop: bool = False
     after: bool = False
     method: str | None = None
@@ -120,7 +123,9 @@ class Fault:
 
     def label(self) -> str:
         """Short description for the request log."""
-        what = f"{self.status}" if self.status else ("drop" if self.drop else f"slow {self.delay}s")
+        what = (
+            f"{self.status}" if self.status else ("drop" if self.drop else f"slow {self.delay + self.lag}s")
+        )
         return f"{what}{' after processing' if self.after and (self.status or self.drop) else ''}"
 
 
@@ -178,6 +183,8 @@ class FakeNotionServer:
         self._seq = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Seconds every request waits before it is served (a round trip to a distant Notion).
+        self.latency = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -660,6 +667,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and not fault.after and (fault.status or fault.drop):
             self._fail(entry, fault)
             return
+        if fault is not None and fault.lag:
+            time.sleep(fault.lag)
+        if fake.latency:
+            time.sleep(fake.latency)
         try:
             status, payload = fake.handle(method, parts.path, query, entry["body"])
         except _ApiError as exc:
@@ -1126,16 +1137,19 @@ def seed_csm_workspace(
     missing_id: int = 0,
     as_of: date = date(2026, 11, 24),
     seed: int = 0,
+    omit: Sequence[str] = (),
 ) -> CSMWorkspace:
     """Fill ``server`` with an accounts database shaped like the default notion_mapping.yaml, and a QBR one.
 
     ``accounts`` valid active rows (ids ``acc-0001``...) with every mapped property type filled, plus
     ``inactive`` rows with Status Inactive, ``malformed`` rows each with one bad value (see
     :attr:`CSMWorkspace.malformed`: account id → property) and ``missing_id`` rows without an Account ID.
-    Values are seeded-random and valid for ``as_of``.
+    Values are seeded-random and valid for ``as_of``. ``omit`` leaves properties out of the accounts
+    schema, e.g. ``omit=["CSM Churn Risk"]`` for a host with only three CSM properties.
     """
     rng = random.Random(seed)
-    accounts_db = server.add_database("Accounts", ACCOUNT_PROPERTIES)
+    schema = {name: kind for name, kind in ACCOUNT_PROPERTIES.items() if name not in omit}
+    accounts_db = server.add_database("Accounts", schema)
     qbr_db = server.add_database("CSM QBRs", QBR_PROPERTIES)
     pages: dict[str, str] = {}
     active: list[str] = []
@@ -1154,12 +1168,14 @@ def seed_csm_workspace(
             bad[account_id] = prop
         else:
             active.append(account_id)
+        values = {name: value for name, value in values.items() if name not in omit}
         pages[account_id] = server.add_page(accounts_db.data_source_id, values)
     missing = []
     for n in range(missing_id):
         values = _account_values(rng, "", as_of)
         values["Account ID"] = None
         values["Account Name"] = f"Unnamed account {n + 1}"
+        values = {name: value for name, value in values.items() if name not in omit}
         missing.append(server.add_page(accounts_db.data_source_id, values))
     return CSMWorkspace(accounts_db, qbr_db, pages, tuple(active), tuple(gone), bad, tuple(missing))
 
