@@ -153,7 +153,9 @@ def test_create_answered_after_the_timeout_is_not_duplicated(
     # Notion holds the create for 1 s: the client times out at 0.3 s, the page lands later.
     fake.inject(Fault(lag=1.0, method="POST", path=r"^/v1/pages$"))
     document = StandInQBR(blocks=120)
+    started = time.monotonic()
     page = adapter.create_qbr(document, blocks=document.blocks_())
+    time.sleep(max(0.0, started + 1.5 - time.monotonic()))  # whatever was sent has landed by now
     live = fake.pages(ws.qbr.data_source_id)
     assert [p["id"] for p in live] == [page.page_id]
     assert page.blocks == 120 and len(fake.children(page.page_id)) == 120
