@@ -26,8 +26,6 @@ import re
 import tempfile
 import threading
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from csm_rules.local.jsonl import append_record
 from csm_rules.local.layout import OutputLayout
 from csm_rules.local.qbr_store import JsonlCompletedQBRStore
 from csm_rules.outputs.channels import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
+from csm_rules.outputs.email import DEFAULT_FROM_ADDRESS, draft_to_email
 from csm_rules.outputs.qbr import QBRDocument
 
 __all__ = [
@@ -51,7 +50,6 @@ __all__ = [
 ]
 
 #: The From of local drafts (a draft's real sender is whoever reviews and sends it from their mailbox).
-DEFAULT_FROM_ADDRESS = "csm-agent@localhost"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -130,23 +128,6 @@ class JsonlChatSink:
     def post(self, message: ChatMessage) -> None:
         """Append the message as one JSON line."""
         self._file.append(message.model_dump(mode="json"))
-
-
-def draft_to_email(draft: DraftEmail, *, from_address: str = DEFAULT_FROM_ADDRESS) -> EmailMessage:
-    """The draft as an RFC 5322 message: multipart/alternative (text, HTML) with ``X-CSM-Draft: true``."""
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = from_address
-    message["To"] = ", ".join(draft.to)
-    message["Subject"] = draft.subject
-    message["X-CSM-Draft"] = "true"
-    message["X-CSM-Account-Id"] = draft.account_id
-    message["X-CSM-Thread-Key"] = draft.thread_key
-    message.set_content(draft.text_body)
-    message.add_alternative(draft.html_body, subtype="html")
-    # A boundary derived from the content (not random) makes the same draft the same bytes.
-    digest = hashlib.sha256(draft.model_dump_json().encode()).hexdigest()[:24]
-    message.set_boundary(f"==csm-draft-{digest}==")
-    return message
 
 
 class EmlDraftSink:
