@@ -135,7 +135,9 @@ class GoogleChatSink:
     ) -> tuple[str | None, float | None, int | None]:
         """One POST: (None, …) when delivered, else (reason, Retry-After for 429, status)."""
         try:
-            response = self._client.post(self._url, params=params, json=body)
+            # Merged, not passed as params=: that would replace the webhook's own key and token.
+            url = httpx.URL(self._url).copy_merge_params(params)
+            response = self._client.post(url, json=body)
         except httpx.TransportError as exc:  # the message names the host at most, never the query
             return f"connection error ({type(exc).__name__})", None, None
         status = response.status_code
