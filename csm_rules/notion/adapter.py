@@ -522,6 +522,54 @@ class NotionCSMAdapter:
                 return found
         raise AccountNotFoundError(account_id)
 
+    # -- setup -----------------------------------------------------------------------------------
+
+    def setup_outputs(self, *, apply: bool) -> list[str]:
+        """Add the mapped output properties the accounts database lacks (``csm-rules notion setup``).
+
+        Returns one line per output: added (or, without ``apply``, would be added), already there, or
+        present with another type (never changed: the host owns its schema). Select options are created
+        from the mapping's ``values``. A status property cannot be created through the API: reported.
+        """
+        data_source_id = self._data_source_id(self.accounts_database_id, self.mapping.accounts.data_source)
+        schema = self._request(
+            "data_sources.retrieve",
+            self._client.data_sources.retrieve,
+            data_source_id=data_source_id,
+            idempotent=True,
+        ).get("properties", {})
+        lines: list[str] = []
+        missing: dict[str, Any] = {}
+        for name, spec in self.mapping.accounts.outputs.items():
+            actual = schema.get(spec.property, {}).get("type")
+            if actual == spec.type:
+                lines.append(f"{spec.property!r} ({spec.type}, {name}): already there")
+            elif actual is not None:
+                lines.append(
+                    f"{spec.property!r} ({name}): the database has it as {actual}, the mapping wants "
+                    f"{spec.type}; left as it is (change the mapping or the property)"
+                )
+            elif spec.type == "status":
+                lines.append(f"{spec.property!r} ({name}): a status property cannot be added by the API")
+            else:
+                config: dict[str, Any] = {}
+                if spec.type in ("select", "multi_select"):
+                    config = {"options": [{"name": option} for option in spec.values.values()]}
+                missing[spec.property] = {spec.type: config}
+                verb = "added" if apply else "would add"
+                lines.append(f"{spec.property!r} ({spec.type}, {name}): {verb}")
+        if missing and apply:
+            self._request(
+                "data_sources.update",
+                self._client.data_sources.update,
+                data_source_id=data_source_id,
+                properties=missing,
+                idempotent=True,
+            )
+            with self._schema_lock:
+                self._schema = self._writable = None  # read again on next use
+        return lines
+
     # -- QBR pages -------------------------------------------------------------------------------
 
     def write_qbr(self, document: QBRDocument) -> QBRPage:

@@ -110,7 +110,7 @@ class DeliveryReport:
 
 
 def channel_breakers(*, threshold: int = 5) -> dict[str, CircuitBreaker]:
-    """A fresh :class:`~csm_rules.breaker.CircuitBreaker` per channel, for one scan of :func:`deliver` calls."""
+    """A fresh :class:`~csm_rules.breaker.CircuitBreaker` per channel, for one scan."""
     return {name: CircuitBreaker(name, threshold=threshold) for name in CHANNELS}
 
 

@@ -6,6 +6,7 @@ api.notion.com; nothing is mocked. Only the standard library is used. Implemente
 
     GET   /v1/databases/{id}                 database with its data_sources [{id, name}]
     GET   /v1/data_sources/{id}              data source with its property schema
+    PATCH /v1/data_sources/{id}              add properties to the schema
     POST  /v1/data_sources/{id}/query        filter (property equals / does_not_equal / is_empty, and/or),
                                              sorts (created_time, last_edited_time, property), pagination
     POST  /v1/pages                          parent {type: data_source_id | database_id}, properties, children
@@ -70,6 +71,7 @@ _TEXT_LIMIT = 2000
 _ARRAY_LIMIT = 100
 _BLOCKS_PER_REQUEST = 1000
 _MAX_NESTING = 2
+_WRITABLE_SCHEMA_TYPES = {"number", "select", "multi_select", "rich_text", "date", "checkbox", "url", "email"}
 _READ_ONLY = {"formula", "rollup", "unique_id", "created_time", "last_edited_time"}
 _BLOCK_TYPES = {
     "paragraph", "heading_1", "heading_2", "heading_3", "bulleted_list_item", "numbered_list_item",
@@ -383,6 +385,7 @@ class FakeNotionServer:
         routes: list[tuple[str, str, Any]] = [
             ("GET", r"^/v1/databases/([^/]+)$", self._get_database),
             ("GET", r"^/v1/data_sources/([^/]+)$", self._get_data_source),
+            ("PATCH", r"^/v1/data_sources/([^/]+)$", self._update_data_source),
             ("POST", r"^/v1/data_sources/([^/]+)/query$", self._query),
             ("POST", r"^/v1/pages$", self._create_page),
             ("GET", r"^/v1/pages/([^/]+)$", self._get_page),
@@ -412,6 +415,29 @@ class FakeNotionServer:
 
     def _get_data_source(self, data_source_id: str, **_: Any) -> tuple[int, Any]:
         return 200, copy.deepcopy(self._source(data_source_id))
+
+    def _update_data_source(self, data_source_id: str, *, body: Any, **_: Any) -> tuple[int, Any]:
+        """Add properties (``{name: {type: config}}``); existing ones keep their type, as in Notion."""
+        source = self._source(data_source_id)
+        given = _object(_object(body, "body").get("properties") or {}, "body.properties")
+        added: dict[str, Any] = {}
+        for name, spec in given.items():
+            spec = _object(spec, f"body.properties.{name}")
+            kinds = [k for k in spec if k not in {"name", "description"}]
+            if len(kinds) != 1 or kinds[0] not in _WRITABLE_SCHEMA_TYPES:
+                raise _ApiError(400, f"body.properties.{name} should define exactly one property type.")
+            if name in source["properties"] and source["properties"][name]["type"] != kinds[0]:
+                raise _ApiError(400, f"{name} already exists with another type.")
+            added[name] = {"id": _short_id(), "name": name, "type": kinds[0], kinds[0]: spec[kinds[0]]}
+        for name, schema in added.items():
+            if name in source["properties"]:
+                continue
+            source["properties"][name] = schema
+            for page in self._pages.values():
+                if page["parent"]["data_source_id"] == source["id"]:
+                    kind = schema["type"]
+                    page["properties"][name] = {"id": schema["id"], "type": kind, kind: _empty(kind)}
+        return 200, copy.deepcopy(source)
 
     def _query(self, data_source_id: str, *, body: Any, **_: Any) -> tuple[int, Any]:
         source = self._source(data_source_id)

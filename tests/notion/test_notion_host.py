@@ -262,3 +262,26 @@ def test_weekly_heartbeat_stamps_after_seven_days(
     later.write_health(_update(ws.active[0], day=AS_OF + timedelta(days=7)))
     assert fake.count("PATCH") == 1
     assert _values(fake, ws.pages[ws.active[0]])["scan"] == "2026-12-01"
+
+
+def test_notion_setup_adds_the_missing_outputs_when_asked(
+    fake: FakeNotionServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from csm_rules.cli import main
+
+    ws = seed_csm_workspace(fake, accounts=2, omit=HOST_LACKS)
+    monkeypatch.setenv("NOTION_TOKEN", fake.token)
+    monkeypatch.setenv("CSM_NOTION_ACCOUNTS_DB", ws.accounts.database_id)
+    monkeypatch.setenv("CSM_NOTION_BASE_URL", fake.base_url)
+    monkeypatch.delenv("CSM_NOTION_MAPPING", raising=False)
+    assert main(["notion", "setup"]) == 1
+    out = capsys.readouterr().out
+    assert "'CSM Churn Risk' (select, churn_risk_level): would add" in out
+    assert "'CSM Health Score' (number, health_score): already there" in out
+    assert "CSM Churn Risk" not in fake._data_sources[ws.accounts.data_source_id]["properties"]
+    assert main(["notion", "setup", "--apply"]) == 0
+    added = fake._data_sources[ws.accounts.data_source_id]["properties"]["CSM Churn Risk"]
+    assert added["type"] == "select"
+    assert [o["name"] for o in added["select"]["options"]] == ["Low", "Medium", "High", "Critical"]
+    assert main(["notion", "setup"]) == 0
+    assert "would add" not in capsys.readouterr().out.split("--apply")[-1]
