@@ -2,70 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from csm_rules.outputs.channels import ChatMessage
 from csm_rules.sinks.google_chat import ChatWebhookError, GoogleChatSink
+from csm_rules.testing.fake_google_chat import FakeChatWebhook
 
 SECRET = "AIzaSy-webhook-key-do-not-log"
 
 
-class ChatWebhook:
-    """A Google Chat incoming webhook on 127.0.0.1: records each POST and answers the scripted statuses."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.script: list[tuple[int, dict[str, str]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                parts = urlsplit(self.path)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.received.append({"path": parts.path, "query": parse_qs(parts.query), "body": body})
-                status, headers = outer.script.pop(0) if outer.script else (200, {})
-                reply = json.dumps(
-                    {"name": "spaces/AAA/messages/1", "thread": body.get("thread")}
-                    if status == 200
-                    else {"error": {"code": status, "status": "UNAVAILABLE"}}
-                ).encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        port = self.server.server_address[1]
-        return f"http://127.0.0.1:{port}/v1/spaces/AAA/messages?key={SECRET}&token=tok-secret"
-
-
 @pytest.fixture
-def webhook() -> Iterator[ChatWebhook]:
-    hook = ChatWebhook()
-    hook.thread.start()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
+def webhook() -> Iterator[FakeChatWebhook]:
+    with FakeChatWebhook(key=SECRET, token="tok-secret") as hook:
+        yield hook
 
 
 def _message(**overrides: Any) -> ChatMessage:
@@ -79,7 +32,7 @@ def _message(**overrides: Any) -> ChatMessage:
     return ChatMessage(**values)
 
 
-def test_posts_a_threaded_escaped_message(webhook: ChatWebhook) -> None:
+def test_posts_a_threaded_escaped_message(webhook: FakeChatWebhook) -> None:
     sink = GoogleChatSink(webhook.url)
     sink.post(_message())
     sink.close()
@@ -96,13 +49,13 @@ def test_posts_a_threaded_escaped_message(webhook: ChatWebhook) -> None:
     assert "*now*" not in text  # emphasis cannot open
 
 
-def test_a_handle_that_is_not_a_user_id_is_not_a_mention(webhook: ChatWebhook) -> None:
+def test_a_handle_that_is_not_a_user_id_is_not_a_mention(webhook: FakeChatWebhook) -> None:
     GoogleChatSink(webhook.url).post(_message(mention="users/all"))
     text = webhook.received[0]["body"]["text"]
     assert not text.startswith("<") and "(owner: users/all)" in text
 
 
-def test_follow_ups_for_one_account_share_its_thread(webhook: ChatWebhook) -> None:
+def test_follow_ups_for_one_account_share_its_thread(webhook: FakeChatWebhook) -> None:
     sink = GoogleChatSink(webhook.url)
     sink.post(_message(text="first"))
     sink.post(_message(text="second"))
@@ -111,7 +64,7 @@ def test_follow_ups_for_one_account_share_its_thread(webhook: ChatWebhook) -> No
     assert len({r["query"]["messageId"][0] for r in webhook.received}) == 2
 
 
-def test_retries_429_and_5xx_with_the_same_message_id(webhook: ChatWebhook) -> None:
+def test_retries_429_and_5xx_with_the_same_message_id(webhook: FakeChatWebhook) -> None:
     webhook.script = [(429, {"Retry-After": "0"}), (503, {}), (200, {})]
     slept: list[float] = []
     GoogleChatSink(webhook.url, base_delay=0.01, sleep=slept.append).post(_message())
@@ -120,13 +73,15 @@ def test_retries_429_and_5xx_with_the_same_message_id(webhook: ChatWebhook) -> N
     assert slept == [0.0, 0.02]
 
 
-def test_409_means_an_earlier_try_landed(webhook: ChatWebhook) -> None:
-    webhook.script = [(409, {})]
-    GoogleChatSink(webhook.url).post(_message())
-    assert len(webhook.received) == 1
+def test_a_retry_of_a_message_that_landed_counts_as_delivered(webhook: FakeChatWebhook) -> None:
+    sink = GoogleChatSink(webhook.url)
+    sink.post(_message())
+    sink.post(_message())  # e.g. the reply was lost: Chat refuses the same messageId with 409
+    assert [r["status"] for r in webhook.received] == [200, 409]
+    assert len(webhook.messages()) == 1
 
 
-def test_a_refusal_fails_at_once_without_the_url(webhook: ChatWebhook) -> None:
+def test_a_refusal_fails_at_once_without_the_url(webhook: FakeChatWebhook) -> None:
     webhook.script = [(400, {})]
     with pytest.raises(ChatWebhookError) as caught:
         GoogleChatSink(webhook.url).post(_message())
@@ -134,7 +89,7 @@ def test_a_refusal_fails_at_once_without_the_url(webhook: ChatWebhook) -> None:
     assert SECRET not in str(caught.value) and "tok-secret" not in str(caught.value)
 
 
-def test_retries_are_bounded_in_time(webhook: ChatWebhook) -> None:
+def test_retries_are_bounded_in_time(webhook: FakeChatWebhook) -> None:
     webhook.script = [(503, {})] * 50
     started = time.monotonic()
     with pytest.raises(ChatWebhookError, match="gave up"):
