@@ -111,8 +111,12 @@ class JsonlEventSink:
         return f"JsonlEventSink({str(self.path)!r})"
 
     def publish(self, event: PublishedEvent) -> None:
-        """Append the event as one JSON line."""
-        self._file.append(event.model_dump(mode="json"))
+        """Append the event as one JSON line (with its ``idempotency_key`` when it has one)."""
+        self._file.append(
+            event.model_dump(
+                mode="json", exclude={"idempotency_key"} if event.idempotency_key is None else None
+            )
+        )
 
 
 class JsonlChatSink:

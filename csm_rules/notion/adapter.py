@@ -580,7 +580,13 @@ class NotionCSMAdapter:
         """:meth:`write_qbr` for each document with up to ``workers`` requests in flight.
 
         Returns, in order, the page or the exception per document (one failing never stops the others).
+        The QBR data source is listed once for all the documents' periods before the workers start.
         """
+        if documents:
+            try:
+                self._listed(self._publisher(), sorted({d.period for d in documents}))
+            except Exception as exc:  # reported per document, as each write would have met it
+                return [exc for _ in documents]
         return self._many(self.write_qbr, documents)
 
     def create_qbr(
@@ -597,19 +603,9 @@ class NotionCSMAdapter:
             if not isinstance(document, QBRDocument):
                 raise TypeError("create_qbr needs blocks= for a document that is not a csm_rules.QBRDocument")
             blocks = qbr_blocks(document)
-        if self.qbr_database_id is None:
-            raise ConfigError("create_qbr needs qbr_database_id (CSM_NOTION_QBR_DB)")
         self.breaker.check()
-        publisher = QBRPublisher(
-            self._client,
-            self._request,
-            self.mapping.qbr,
-            self._data_source_id(self.qbr_database_id, self.mapping.qbr.data_source),
-            account_page=self._account_page_id,
-            retry=self.retry,
-            confirm_window=self.confirm_window,
-        )
-        index = self._listed(publisher, document.period)
+        publisher = self._publisher()
+        index = self._listed(publisher, [document.period])
         key = document.idempotency_key
         try:
             page = publisher.publish(document, blocks, known=index.known(key))
@@ -619,14 +615,29 @@ class NotionCSMAdapter:
         index.settle(key, page)
         return page
 
-    def _listed(self, publisher: QBRPublisher, period: str) -> QBRIndex:
-        """The QBR index with ``period`` listed (one paginated listing per period per adapter)."""
+    def _publisher(self) -> QBRPublisher:
+        if self.qbr_database_id is None:
+            raise ConfigError("create_qbr needs qbr_database_id (CSM_NOTION_QBR_DB)")
+        return QBRPublisher(
+            self._client,
+            self._request,
+            self.mapping.qbr,
+            self._data_source_id(self.qbr_database_id, self.mapping.qbr.data_source),
+            account_page=self._account_page_id,
+            retry=self.retry,
+            confirm_window=self.confirm_window,
+        )
+
+    def _listed(self, publisher: QBRPublisher, periods: list[str]) -> QBRIndex:
+        """The QBR index with ``periods`` listed (each period listed once per adapter)."""
         with self._schema_lock:
             if self._qbr_index is None:
                 self._qbr_index = QBRIndex()
             index = self._qbr_index
-            if period not in index.periods and "*" not in index.periods:
-                publisher.list_period(index, period)
+            if "*" not in index.periods:
+                missing = [p for p in periods if p not in index.periods]
+                if missing:
+                    publisher.list_periods(index, missing)
             return index
 
     def _account_page_id(self, account_id: str) -> str | None:

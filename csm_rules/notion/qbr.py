@@ -142,12 +142,23 @@ class QBRPublisher:
         self._confirm_window = confirm_window
         self._clock = clock
 
-    def list_period(self, index: QBRIndex, period: str) -> None:
-        """Fill ``index`` with every live page of ``period`` (all pages when the mapping has no period)."""
+    def list_periods(self, index: QBRIndex, periods: list[str]) -> None:
+        """Fill ``index`` with every live page of ``periods`` (all pages when the mapping has no period).
+
+        One paginated listing per 100 periods (Notion's limit on conditions in one ``or`` filter).
+        """
         m = self._mapping
-        filter_: dict[str, Any] | None = None
-        if m.period is not None:
-            filter_ = {"property": m.period.property, m.period.type: {"equals": period}}
+        if m.period is None:
+            self._list(index, None)
+            index.periods.add("*")
+            return
+        for start in range(0, len(periods), 100):
+            chunk = periods[start : start + 100]
+            conditions = [{"property": m.period.property, m.period.type: {"equals": p}} for p in chunk]
+            self._list(index, conditions[0] if len(conditions) == 1 else {"or": conditions})
+            index.periods.update(chunk)
+
+    def _list(self, index: QBRIndex, filter_: dict[str, Any] | None) -> None:
         cursor: str | None = None
         while True:
             kwargs: dict[str, Any] = {
@@ -169,7 +180,6 @@ class QBRPublisher:
             cursor = reply.get("next_cursor")
             if not reply.get("has_more") or not cursor:
                 break
-        index.periods.add(period if m.period is not None else "*")
 
     def _key_of(self, page: dict[str, Any]) -> str | None:
         value = page.get("properties", {}).get(self._mapping.idempotency_key.property)

@@ -285,3 +285,25 @@ def test_notion_setup_adds_the_missing_outputs_when_asked(
     assert [o["name"] for o in added["select"]["options"]] == ["Low", "Medium", "High", "Critical"]
     assert main(["notion", "setup"]) == 0
     assert "would add" not in capsys.readouterr().out.split("--apply")[-1]
+
+
+def test_write_qbr_many_lists_every_period_in_one_query(
+    fake: FakeNotionServer, make_adapter: AdapterFactory
+) -> None:
+    from csm_rules import TemplateNarrator, evaluate, load_config
+    from csm_rules.outputs.qbr import build_qbr
+
+    ws = seed_csm_workspace(fake, accounts=30)
+    adapter = make_adapter(ws)
+    read = adapter.read_accounts(AS_OF)
+    config, narrator = load_config(), TemplateNarrator()
+    pairs = [(s, evaluate(s, config)) for s in read.snapshots]
+    documents = [build_qbr(s, v, narrator) for s, v in pairs if v.qbr_due is not None]
+    assert len({d.period for d in documents}) > 1  # quarterly and contract QBRs: several periods
+    fake.clear_log()
+    pages = adapter.write_qbr_many(documents)
+    assert all(not isinstance(p, Exception) and p.outcome == "created" for p in pages)
+    assert fake.count("POST", r"/query$") == 1
+    again = make_adapter(ws).write_qbr_many(documents)
+    assert {p.outcome for p in again if not isinstance(p, Exception)} == {"existing"}
+    assert len(fake.pages(ws.qbr.data_source_id)) == len(documents)
