@@ -87,6 +87,7 @@ ENV_VARS: dict[str, str] = {
     "CSM_NOTION_QBR_DB": "id of the QBR database (needed for create_qbr)",
     "CSM_NOTION_MAPPING": "path of a property mapping YAML (default: the one shipped)",
     "CSM_NOTION_BASE_URL": "API root, e.g. a FakeNotionServer's base_url (default: https://api.notion.com)",
+    "CSM_NOTION_LAST_SCAN": "when CSM Last Scan is stamped: weekly (default), on_change or every_scan",
 }
 
 
@@ -235,6 +236,7 @@ class NotionCSMAdapter:
             limiter=limiter,
             retry=retry,
             breaker=breaker,
+            last_scan=_last_scan(env.get("CSM_NOTION_LAST_SCAN") or "weekly"),
         )
         adapter._owns_client = True
         return adapter
@@ -738,6 +740,13 @@ class NotionCSMAdapter:
             cursor = reply.get("next_cursor")
             if not reply.get("has_more") or not cursor:
                 return
+
+
+def _last_scan(value: str) -> LastScanPolicy:
+    for policy in get_args(LastScanPolicy):
+        if policy == value:
+            return policy  # type: ignore[no-any-return]
+    raise ConfigError(f"CSM_NOTION_LAST_SCAN must be one of {list(LAST_SCAN_POLICIES)}, not {value!r}")
 
 
 def _schema_problems(

@@ -151,3 +151,11 @@ def test_a_sink_whose_own_breaker_is_open_is_reported_skipped() -> None:
     report = deliver(alert(), sinks)
     assert report.channels["notion"].status == "skipped"
     assert report.ok and report.delivered
+
+
+def test_webhook_urls_and_oauth_tokens_are_scrubbed() -> None:
+    text = scrub_secrets(
+        "POST https://chat.googleapis.com/v1/spaces/AAA/messages?key=AIzaXYZ&token=abc failed; "
+        "Authorization ya29.a0AfH6SMBx-secret"
+    )
+    assert "AIzaXYZ" not in text and "token=abc" not in text and "ya29" not in text
