@@ -307,3 +307,28 @@ def test_write_qbr_many_lists_every_period_in_one_query(
     again = make_adapter(ws).write_qbr_many(documents)
     assert {p.outcome for p in again if not isinstance(p, Exception)} == {"existing"}
     assert len(fake.pages(ws.qbr.data_source_id)) == len(documents)
+
+
+def test_a_scan_with_notion_down_reports_every_account_quickly(
+    fake: FakeNotionServer, make_adapter: AdapterFactory
+) -> None:
+    from csm_rules import AccountSnapshot, Sinks, scan
+    from csm_rules.testing.portfolio_generator import generate_portfolio
+
+    class Portfolio:
+        def __init__(self) -> None:
+            rows = generate_portfolio(120, seed=7, as_of=AS_OF)
+            self.snapshots = tuple(AccountSnapshot(**row) for row in rows)
+
+        def read(self, as_of: date | None = None) -> SourceResult:
+            return SourceResult(snapshots=self.snapshots)
+
+    ws = seed_csm_workspace(fake, accounts=1)
+    fake.random_faults(1.0, statuses=(503,))
+    adapter = make_adapter(ws, retry=fast_retry(base_delay=0.05, max_delay=0.2, max_attempts=4))
+    started = time.monotonic()
+    report = scan(Portfolio(), as_of=AS_OF, sinks=Sinks(health=adapter), qbr_writer=adapter)
+    assert time.monotonic() - started < 20
+    assert len({f.account_id for f in report.failures}) == 120
+    assert sum("circuit open" in f.message for f in report.failures) >= 110
+    assert len(fake.requests) <= 4 + 4
