@@ -51,6 +51,7 @@ from csm_rules.notion.mapping import (
     NotionMapping,
     OutputMapping,
     load_mapping,
+    target_kind,
 )
 from csm_rules.notion.properties import (
     Parsed,
@@ -353,7 +354,9 @@ class NotionCSMAdapter:
                 problems.append(_problem(account_id, where, spec, target, _clip(raw), str(exc)))
                 continue
             try:
-                value = convert(parsed, TARGET_KINDS[target], spec)
+                kind = target_kind(target)
+                assert kind is not None  # the mapping validated every target
+                value = convert(parsed, kind, spec)
             except PropertyValueError as exc:
                 problems.append(_problem(account_id, where, spec, target, _display(parsed), str(exc)))
                 continue
