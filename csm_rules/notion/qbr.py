@@ -18,6 +18,7 @@ To find existing pages cheaply, the adapter lists the QBR data source once per p
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -228,13 +229,7 @@ class QBRPublisher:
                     page = found
                     have = self._count_children(page["id"])
                 for chunk in _remaining(batches, have):
-                    self._request(
-                        "blocks.children.append",
-                        self._client.blocks.children.append,
-                        block_id=page["id"],
-                        children=chunk,
-                        idempotent=False,
-                    )
+                    self._append_once(document.idempotency_key, page["id"], chunk, have)
                     appended += len(chunk)
                     have += len(chunk)
             except UnconfirmedWrite as unknown:
@@ -269,31 +264,71 @@ class QBRPublisher:
         Returns the page and whether it was found by a look-up (its blocks must then be counted).
         """
         key = document.idempotency_key
-        while True:
+        cause = "not attempted"
+        for _ in range(self._retry.max_attempts):
             try:
                 return self._create(document, first), False
             except UnconfirmedWrite as unknown:
-                deadline = self._clock() + self._confirm_window
-                poll = 0
-                while True:
-                    remaining = deadline - self._clock()
-                    if remaining <= 0:
-                        break
-                    delay = min(max(self._retry.backoff(poll), self._confirm_window / 20), remaining)
-                    poll += 1
-                    _log.info("QBR %s: %s; looking the key up again in %.2fs", key, unknown, delay)
-                    self._retry.sleep(delay)
-                    try:
-                        page = self._oldest(key, self._find(key), trashed)
-                    except UnconfirmedWrite:
-                        page = None  # trashing a duplicate failed: look again
-                    if page is not None:
-                        return page, True
-                _log.warning(
-                    "QBR %s: no page with this key %.0fs after a create with unknown outcome; creating it",
-                    key,
-                    self._confirm_window,
+                found: list[dict[str, Any]] = []
+                if self._await(key, unknown, functools.partial(self._page_landed, key, trashed, found)):
+                    return found[0], True
+                cause = unknown.cause
+        raise NotionRequestError(
+            "pages.create", f"{cause}; gave up after {self._retry.max_attempts} attempts"
+        )
+
+    def _page_landed(self, key: str, trashed: list[str], found: list[dict[str, Any]]) -> bool:
+        """Whether a live page carries ``key`` now (appended to ``found``)."""
+        try:
+            page = self._oldest(key, self._find(key), trashed)
+        except UnconfirmedWrite:
+            return False  # trashing a duplicate failed: look again
+        if page is not None:
+            found.append(page)
+        return page is not None
+
+    def _append_once(self, key: str, page_id: str, chunk: list[dict[str, Any]], have: int) -> None:
+        """Append ``chunk`` after ``have`` blocks; on an unknown outcome, wait for it to land first.
+
+        Notion applies an append whole or not at all, so more than ``have`` children means it landed.
+        """
+        cause = "not attempted"
+        for _ in range(self._retry.max_attempts):
+            try:
+                self._request(
+                    "blocks.children.append",
+                    self._client.blocks.children.append,
+                    block_id=page_id,
+                    children=chunk,
+                    idempotent=False,
                 )
+                return
+            except UnconfirmedWrite as unknown:
+                if self._await(key, unknown, functools.partial(self._grew, page_id, have)):
+                    return
+                cause = unknown.cause
+        raise NotionRequestError(
+            "blocks.children.append", f"{cause}; gave up after {self._retry.max_attempts} attempts"
+        )
+
+    def _grew(self, page_id: str, have: int) -> bool:
+        return self._count_children(page_id) > have
+
+    def _await(self, key: str, unknown: UnconfirmedWrite, landed: Callable[[], bool]) -> bool:
+        """Poll ``landed`` with backoff for ``confirm_window`` seconds; False: it never landed."""
+        deadline = self._clock() + self._confirm_window
+        poll = 0
+        while (remaining := deadline - self._clock()) > 0:
+            delay = min(max(self._retry.backoff(poll), self._confirm_window / 20), remaining)
+            poll += 1
+            _log.info("QBR %s: %s; looking again in %.2fs", key, unknown, delay)
+            self._retry.sleep(delay)
+            if landed():
+                return True
+        _log.warning(
+            "QBR %s: %s and nothing landed within %.0fs; writing it again", key, unknown, self._confirm_window
+        )
+        return False
 
     def _oldest(self, key: str, pages: list[dict[str, Any]], trashed: list[str]) -> dict[str, Any] | None:
         """The oldest live page; any newer one with the same key goes to the trash (and is reported)."""

@@ -332,3 +332,18 @@ def test_a_scan_with_notion_down_reports_every_account_quickly(
     assert len({f.account_id for f in report.failures}) == 120
     assert sum("circuit open" in f.message for f in report.failures) >= 110
     assert len(fake.requests) <= 4 + 4
+
+
+def test_an_append_answered_after_the_timeout_is_not_repeated(
+    fake: FakeNotionServer, make_adapter: AdapterFactory
+) -> None:
+    ws = seed_csm_workspace(fake, accounts=2)
+    adapter = make_adapter(ws, timeout=0.3, confirm_window=3.0)
+    # The second batch of blocks is held 1 s: the client times out, the blocks land later.
+    fake.inject(Fault(lag=1.0, method="PATCH", path=r"/children$"))
+    document = StandInQBR(blocks=250)
+    started = time.monotonic()
+    page = adapter.create_qbr(document, blocks=document.blocks_())
+    time.sleep(max(0.0, started + 1.5 - time.monotonic()))  # whatever was sent has landed by now
+    texts = [b[b["type"]]["rich_text"][0]["plain_text"] for b in fake.children(page.page_id)]
+    assert texts == [f"block {n}" for n in range(250)]
