@@ -15,6 +15,7 @@ from csm_rules.cli.common import (
 from csm_rules.cli.output import add_format_option, print_json, progress, render_table
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
+from csm_rules.text.labels import trigger_kinds
 
 NAME = "score"
 HELP = "Score a portfolio (default: the bundled sample): health, band, churn level, alerts, QBR due."
@@ -49,7 +50,7 @@ def _row(verdict: AccountVerdict) -> tuple[object, ...]:
         verdict.health.score,
         verdict.health.band.value,
         verdict.churn.level.value,
-        verdict.churn.triggered_by.value if verdict.churn.triggered_by else "",
+        trigger_kinds(t.kind for t in verdict.churn.triggers) if verdict.churn.triggers else "",
         "yes" if verdict.should_alert else "",
         f"{verdict.health.coverage:.0%}",
         f"{sum(o.estimated_arr_impact for o in verdict.expansions):,.0f}",
