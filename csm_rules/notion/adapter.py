@@ -35,6 +35,7 @@ import notion_client
 from notion_client.client import ClientOptions
 
 from csm_rules.breaker import CircuitBreaker
+from csm_rules.domain.periods import days_between
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import (
     AccountNotFoundError,
@@ -463,7 +464,7 @@ class NotionCSMAdapter:
             return True
         if self.last_scan == "on_change":
             return False
-        return not isinstance(current, date) or (scan_date - current).days >= _HEARTBEAT_DAYS
+        return not isinstance(current, date) or days_between(current, scan_date) >= _HEARTBEAT_DAYS
 
     def write_health_many(self, updates: Sequence[HealthUpdate]) -> list[Exception | None]:
         """:meth:`write_health` for each update with up to ``workers`` requests in flight.
