@@ -19,6 +19,14 @@ One narrative is one exchange with the Messages API, bounded by ``timeout_second
 4. Anything still wrong → the fallback narrator (the templates) writes the text, with ``fallback_reason``.
 
 Accepted narratives are cached (:mod:`csm_rules.narration.cache`); fallbacks are not.
+
+A scan hands every text it needs to :meth:`ClaudeNarrator.prepare` first
+(:mod:`csm_rules.narration.claude_prepare`: concurrent, paced by the API's rate-limit headers, QBRs that may
+wait through the Message Batches API, bounded by a time budget); the per-text methods then return those
+texts without a request. A circuit breaker (:class:`~csm_rules.breaker.CircuitBreaker`, service
+``"claude"``) opens after ``breaker_threshold`` consecutive texts failed on transport errors: every later
+text comes from the templates at once, with the reason. The system prompt is marked for prompt caching only
+when it reaches the model's minimum cacheable length (:mod:`csm_rules.narration.claude_limits`).
 Calls are refused with :class:`~csm_rules.errors.LLMCallsDisabledError` while
 ``csm_rules.narration.ALLOW_LLM_CALLS`` is False, unless the client's ``base_url`` is a loopback address
 (a local fake such as :class:`csm_rules.testing.FakeMessagesServer`).
@@ -40,13 +48,28 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from csm_rules.breaker import CircuitBreaker
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 from csm_rules.errors import LLMCallsDisabledError, MissingExtraError, NarrationError
-from csm_rules.narration.cache import MemoryNarrativeCache, NarrativeCache, NarrativeKey
+from csm_rules.narration.cache import (
+    BatchLedger,
+    MemoryBatchLedger,
+    MemoryNarrativeCache,
+    NarrativeCache,
+    NarrativeKey,
+)
+from csm_rules.narration.claude_limits import cacheable
 from csm_rules.narration.facts import account_facts, facts_as_data, opportunity_facts, qbr_facts
 from csm_rules.narration.grounding import check_grounding
-from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, NarrationUsage, Narrative, NarratorName
+from csm_rules.narration.narrative import (
+    QBR_SECTIONS,
+    AlertTexts,
+    NarrationRequest,
+    NarrationUsage,
+    Narrative,
+    NarratorName,
+)
 from csm_rules.narration.template_narrator import TemplateNarrator, check_sections
 
 try:
@@ -57,6 +80,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 if TYPE_CHECKING:
     from csm_rules.narration import Narrator
+    from csm_rules.narration.claude_prepare import PrepareReport
 
 __all__ = ["DEFAULT_MODEL", "PROMPT_VERSION", "ClaudeNarrator"]
 
@@ -385,9 +409,16 @@ class ClaudeNarrator:
 
     ``client`` None builds an ``anthropic.Anthropic`` from ``ANTHROPIC_API_KEY``; ``model``, ``max_tokens``
     and ``timeout_seconds`` None take thresholds.yaml's ``narration`` section (``config``, or the packaged
-    defaults). ``async_client`` is used by :func:`~csm_rules.narration.narrate_many`; without one, a batch
-    builds an ``AsyncAnthropic`` with the sync client's key and base URL. The clients' own retries are
-    disabled: this narrator retries within its timeout budget (``max_api_retries``).
+    defaults). ``async_client`` is used by :meth:`prepare` and :func:`~csm_rules.narration.narrate_many`;
+    without one, they build an ``AsyncAnthropic`` with the sync client's key and base URL. The clients' own
+    retries are disabled: this narrator retries within its timeout budget (``max_api_retries``).
+
+    :meth:`prepare` options: ``max_in_flight`` requests at once (16 suits a typical tier; the API's
+    rate-limit headers pace it further), ``time_budget_seconds`` for the whole call, ``use_batches`` for
+    texts that may wait (waiting up to ``batch_wait_seconds``, polling every ``batch_poll_seconds``; batch
+    ids are kept in ``batch_ledger`` — by default the cache when it is a
+    :class:`~csm_rules.narration.cache.SQLiteNarrativeCache` — so the next run resumes them), and
+    ``breaker_threshold`` consecutive failed texts before the circuit breaker opens.
     """
 
     def __init__(
@@ -403,6 +434,13 @@ class ClaudeNarrator:
         timeout_seconds: float | None = None,
         max_api_retries: int = 2,
         system_prompt_path: str | Path | None = None,
+        max_in_flight: int = 16,
+        time_budget_seconds: float = 1800.0,
+        use_batches: bool = True,
+        batch_wait_seconds: float = 3600.0,
+        batch_poll_seconds: float = 30.0,
+        batch_ledger: BatchLedger | None = None,
+        breaker_threshold: int = 5,
     ) -> None:
         if config is None:
             from csm_rules.config.loader import load_config
@@ -426,6 +464,26 @@ class ClaudeNarrator:
         self.templates = TemplateNarrator()
         self.fallback: Narrator = fallback if fallback is not None else self.templates
         self.cache: NarrativeCache = cache if cache is not None else MemoryNarrativeCache()
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        if time_budget_seconds <= 0 or batch_wait_seconds < 0 or batch_poll_seconds <= 0:
+            raise ValueError(
+                "time_budget_seconds and batch_poll_seconds must be > 0 and batch_wait_seconds >= 0, got"
+                f" {time_budget_seconds}, {batch_poll_seconds} and {batch_wait_seconds}"
+            )
+        self.max_in_flight = max_in_flight
+        self.time_budget_seconds = float(time_budget_seconds)
+        self.use_batches = use_batches
+        self.batch_wait_seconds = float(batch_wait_seconds)
+        self.batch_poll_seconds = float(batch_poll_seconds)
+        if batch_ledger is None:
+            batch_ledger = self.cache if isinstance(self.cache, BatchLedger) else MemoryBatchLedger()
+        self.batch_ledger: BatchLedger = batch_ledger
+        self.breaker_threshold = breaker_threshold
+        self.breaker = CircuitBreaker("claude", threshold=breaker_threshold)
+        self.last_prepare: PrepareReport | None = None
+        """What the last :meth:`prepare` did (texts, batches, 429s, pacing, fallbacks by reason)."""
+        self._prepared: dict[NarrativeKey, Narrative] = {}
         prompt_path = (
             Path(system_prompt_path)
             if system_prompt_path
@@ -435,9 +493,12 @@ class ClaudeNarrator:
             self.system_prompt = prompt_path.read_text(encoding="utf-8")
         except OSError as exc:
             raise NarrationError(f"cannot read the Claude system prompt {str(prompt_path)!r}: {exc}") from exc
-        self.system_blocks: list[TextBlockParam] = [
-            {"type": "text", "text": self.system_prompt, "cache_control": {"type": "ephemeral"}}
-        ]
+        self.prompt_caching = cacheable(self.model, self.system_prompt)
+        """Whether the system prompt is long enough for the model's minimum cacheable prefix (then marked)."""
+        system_block: TextBlockParam = {"type": "text", "text": self.system_prompt}
+        if self.prompt_caching:
+            system_block["cache_control"] = {"type": "ephemeral"}
+        self.system_blocks: list[TextBlockParam] = [system_block]
         self.version = "claude:" + _digest(
             PROMPT_VERSION, self.model, self.system_prompt, self.templates.version
         )
@@ -552,13 +613,39 @@ class ClaudeNarrator:
 
     # -- drivers ---------------------------------------------------------------------------------------
 
-    def _run(self, task: _Task) -> _Outcome:
+    def _ready(self, task: _Task) -> _Outcome | None:
+        """The prepared or cached narratives of ``task``; a breaker-skipped fallback when Claude is off."""
+        keys = self._keys(task)
+        prepared = {field: self._prepared.get(key) for field, key in keys.items()}
+        if all(n is not None for n in prepared.values()):
+            return _Outcome({f: n for f, n in prepared.items() if n is not None}, NarrationUsage())
         cached = self._cached(task)
         if cached is not None:
             self._add_usage(cached.usage)
             return cached
+        reason = self.breaker.reason
+        if reason is not None:
+            exchange = _Exchange(self, task)
+            exchange._stop(reason.removeprefix(f"{self.breaker.service} "))
+            outcome = exchange.outcome()
+            self._add_usage(outcome.usage)
+            return outcome
+        return None
+
+    def _settle(self, exchange: _Exchange, answered: bool) -> None:
+        """Tell the breaker how the exchange went (a transport failure counts; a rejected answer does not)."""
+        if answered:
+            self.breaker.record_success()
+        elif exchange.answer is None:
+            self.breaker.record_failure(exchange.reason or "no answer")
+
+    def _run(self, task: _Task) -> _Outcome:
+        ready = self._ready(task)
+        if ready is not None:
+            return ready
         _check_allowed(self._client)
         exchange = _Exchange(self, task)
+        answered = False
         while (request := exchange.next_request()) is not None:
             try:
                 message = self._client.messages.create(**request)
@@ -567,19 +654,21 @@ class ClaudeNarrator:
                 if wait:
                     time.sleep(wait)
                 continue
+            answered = True
             exchange.answered(message)
+        self._settle(exchange, answered)
         outcome = exchange.outcome()
         self._store(task, outcome)
         self._add_usage(outcome.usage)
         return outcome
 
     async def _arun(self, task: _Task, client: anthropic.AsyncAnthropic) -> _Outcome:
-        cached = self._cached(task)
-        if cached is not None:
-            self._add_usage(cached.usage)
-            return cached
+        ready = self._ready(task)
+        if ready is not None:
+            return ready
         _check_allowed(client)
         exchange = _Exchange(self, task)
+        answered = False
         while (request := exchange.next_request()) is not None:
             try:
                 # a hard deadline on top of the HTTP timeouts, so a trickling reply cannot overrun it
@@ -594,7 +683,9 @@ class ClaudeNarrator:
                 if wait:
                     await asyncio.sleep(wait)
                 continue
+            answered = True
             exchange.answered(message)
+        self._settle(exchange, answered)
         outcome = exchange.outcome()
         self._store(task, outcome)
         self._add_usage(outcome.usage)
@@ -611,6 +702,25 @@ class ClaudeNarrator:
         elif sync.auth_token is not None:
             credentials["auth_token"] = sync.auth_token
         return anthropic.AsyncAnthropic(base_url=sync.base_url, max_retries=0, **credentials), True
+
+    # -- prepare: many texts ahead of their use ------------------------------------------------------
+
+    def prepare(self, requests: Sequence[NarrationRequest]) -> None:
+        """Write every text of ``requests`` now (concurrent, paced, batched, within the time budget).
+
+        The per-text methods then return them without a request; fallbacks say why. Each call starts a
+        new circuit breaker (a new scan tries Claude again) and forgets the previous call's texts. Call
+        :meth:`aprepare` from inside a running event loop. What it did is on :attr:`last_prepare`.
+        """
+        asyncio.run(self.aprepare(requests))
+
+    async def aprepare(self, requests: Sequence[NarrationRequest]) -> None:
+        """The async form of :meth:`prepare`."""
+        from csm_rules.narration.claude_prepare import run_prepare
+
+        self.breaker = CircuitBreaker("claude", threshold=self.breaker_threshold)
+        self._prepared = {}
+        self.last_prepare = await run_prepare(self, requests, allow_batches=self.use_batches)
 
     # -- the Narrator protocol -------------------------------------------------------------------------
 
