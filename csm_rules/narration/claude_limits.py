@@ -117,8 +117,8 @@ class RateLimitPacer:
                 pacer.release()
             pacer.observe(raw.headers)          # or pacer.rate_limited(retry_after, headers) on a 429
 
-    Until the first response, only ``max_in_flight`` bounds the senders; afterwards each bucket the API
-    reported is spent locally as requests go out and refilled at its per-minute rate.
+    The first request goes alone; once it is answered, ``max_in_flight`` bounds the senders and each bucket
+    the API reported is spent locally as requests go out and refilled at its per-minute rate.
     """
 
     _BUCKETS = ("requests", "input-tokens", "output-tokens")
@@ -129,6 +129,7 @@ class RateLimitPacer:
         self.max_in_flight = max_in_flight
         self._gate: asyncio.Semaphore | None = None
         self._turn: asyncio.Lock | None = None
+        self._probe: asyncio.Event | None = None
         self._buckets: dict[str, _Bucket] = {}
         self._not_before = 0.0
         self.waited_seconds = 0.0
@@ -143,6 +144,19 @@ class RateLimitPacer:
             self._turn = asyncio.Lock()
         return self._gate, self._turn
 
+    async def _probed(self, deadline: float) -> bool:
+        """The first request goes alone: until its answer shows the limits, a burst could only earn 429s."""
+        if self._probe is None:
+            self._probe = asyncio.Event()
+            return True
+        if self._probe.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._probe.wait(), timeout=max(deadline - time.monotonic(), 0.0))
+        except TimeoutError:
+            return False
+        return True
+
     async def acquire(self, *, input_tokens: int = 0, output_tokens: int = 0, deadline: float) -> bool:
         """Wait for a free slot and the rate limits; False (nothing held) if that would pass ``deadline``.
 
@@ -150,6 +164,8 @@ class RateLimitPacer:
         """
         gate, turn = self._primitives()
         costs = {"requests": 1, "input-tokens": input_tokens, "output-tokens": output_tokens}
+        if not await self._probed(deadline):
+            return False
         try:
             await asyncio.wait_for(gate.acquire(), timeout=max(deadline - time.monotonic(), 0.0))
         except TimeoutError:
@@ -166,8 +182,10 @@ class RateLimitPacer:
                     if now + wait > deadline:
                         gate.release()
                         return False
-                    self.waited_seconds += wait
-                    await asyncio.sleep(wait)
+                    # in short steps: answers arriving meanwhile may show the buckets refill faster
+                    step = min(wait, 0.25)
+                    self.waited_seconds += step
+                    await asyncio.sleep(step)
                 for name, bucket in self._buckets.items():
                     bucket.level -= min(costs.get(name, 0), bucket.limit)
         except BaseException:
@@ -176,9 +194,11 @@ class RateLimitPacer:
         return True
 
     def release(self) -> None:
-        """Free the slot taken by :meth:`acquire`."""
+        """Free the slot taken by :meth:`acquire` (after the response's headers were observed)."""
         gate, _ = self._primitives()
         gate.release()
+        if self._probe is not None:
+            self._probe.set()
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Update the buckets from a response's ``anthropic-ratelimit-*`` headers (any status)."""
@@ -188,12 +208,13 @@ class RateLimitPacer:
             remaining = _number(headers.get(f"anthropic-ratelimit-{name}-remaining"))
             if limit is None or remaining is None or limit <= 0:
                 continue
-            rate = limit / 60.0
-            full_in = _reset_seconds(headers.get(f"anthropic-ratelimit-{name}-reset"))
-            if full_in is not None and full_in > 0 and remaining < limit:
-                # "-reset" is when the bucket is full again: the refill rate it implies
-                rate = max(rate, (limit - remaining) / full_in)
             bucket = self._buckets.get(name)
+            rate = bucket.rate if bucket is not None else limit / 60.0
+            full_in = _reset_seconds(headers.get(f"anthropic-ratelimit-{name}-reset"))
+            if full_in is not None and full_in > 0 and remaining < limit - 1:
+                # "-reset" is when the bucket is full again: the refill rate it implies (one unit lower, as
+                # "-remaining" is rounded down)
+                rate = max(limit / 60.0, (limit - remaining - 1) / full_in)
             if bucket is None:
                 self._buckets[name] = _Bucket(limit=limit, level=remaining, updated=now, rate=rate)
                 continue

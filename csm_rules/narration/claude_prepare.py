@@ -115,7 +115,7 @@ class _Run:
         exchange = exchange if exchange is not None else _Exchange(narrator, task)
         prompt_tokens = estimate_tokens(narrator.system_prompt + exchange._base)
         restart_clock = True
-        while True:
+        while not exchange.done:
             if breaker.is_open:
                 self.give_up(task, exchange, (breaker.reason or "").removeprefix(f"{breaker.service} "))
                 return
@@ -125,6 +125,9 @@ class _Run:
             if not acquired:
                 self.give_up(task, exchange, self.budget_reason())
                 return
+            if breaker.is_open:  # it may have opened while this text waited for its turn
+                self.pacer.release()
+                continue
             if restart_clock:
                 # the narration timeout runs from an exchange's first send; queueing is the budget's business
                 exchange.deadline = min(time.monotonic() + narrator.timeout_seconds, self.deadline)
@@ -143,22 +146,22 @@ class _Run:
                 exchange._stop(f"no answer within the {narrator.timeout_seconds:g}s narration timeout")
                 break
             except anthropic.RateLimitError as exc:
-                self.pacer.release()
                 exchange.usage += NarrationUsage(requests=1)
                 _, _, retry_after = _api_failure(exc)
                 self.pacer.rate_limited(retry_after, exc.response.headers)
+                self.pacer.release()
                 restart_clock = True
                 continue
             except Exception as exc:
-                self.pacer.release()
                 if isinstance(exc, anthropic.APIStatusError):
                     self.pacer.observe(exc.response.headers)
+                self.pacer.release()
                 wait = exchange.failed(exc)
                 if wait:
                     await asyncio.sleep(wait)
                 continue
-            self.pacer.release()
             self.pacer.observe(raw.headers)
+            self.pacer.release()
             answered = True
             breaker.record_success()
             try:
@@ -168,7 +171,9 @@ class _Run:
                 continue
             if exchange.answered(message):
                 break
-        if not answered and exchange.answer is None:
+        if exchange.answer is None and time.monotonic() >= self.deadline - 0.3:
+            exchange.reason = self.budget_reason()  # its last request was cut short by the budget
+        elif not answered and exchange.answer is None:
             breaker.record_failure(exchange.reason or "no answer")
         self.finish(task, exchange)
 
