@@ -662,35 +662,6 @@ class ClaudeNarrator:
         self._add_usage(outcome.usage)
         return outcome
 
-    async def _arun(self, task: _Task, client: anthropic.AsyncAnthropic) -> _Outcome:
-        ready = self._ready(task)
-        if ready is not None:
-            return ready
-        _check_allowed(client)
-        exchange = _Exchange(self, task)
-        answered = False
-        while (request := exchange.next_request()) is not None:
-            try:
-                # a hard deadline on top of the HTTP timeouts, so a trickling reply cannot overrun it
-                message = await asyncio.wait_for(
-                    client.messages.create(**request), timeout=float(request["timeout"]) + 0.25
-                )
-            except TimeoutError:
-                exchange._stop(f"no answer within the {self.timeout_seconds:g}s narration timeout")
-                continue
-            except Exception as exc:
-                wait = exchange.failed(exc)
-                if wait:
-                    await asyncio.sleep(wait)
-                continue
-            answered = True
-            exchange.answered(message)
-        self._settle(exchange, answered)
-        outcome = exchange.outcome()
-        self._store(task, outcome)
-        self._add_usage(outcome.usage)
-        return outcome
-
     def async_client(self) -> tuple[anthropic.AsyncAnthropic, bool]:
         """The async client for a batch, and whether the caller must close it (it was built here)."""
         if self._async_client is not None:
@@ -705,22 +676,29 @@ class ClaudeNarrator:
 
     # -- prepare: many texts ahead of their use ------------------------------------------------------
 
-    def prepare(self, requests: Sequence[NarrationRequest]) -> None:
+    def prepare(self, requests: Sequence[NarrationRequest], *, max_in_flight: int | None = None) -> None:
         """Write every text of ``requests`` now (concurrent, paced, batched, within the time budget).
 
         The per-text methods then return them without a request; fallbacks say why. Each call starts a
-        new circuit breaker (a new scan tries Claude again) and forgets the previous call's texts. Call
-        :meth:`aprepare` from inside a running event loop. What it did is on :attr:`last_prepare`.
+        new circuit breaker (a new scan tries Claude again) and forgets the previous call's texts.
+        ``max_in_flight`` None takes the narrator's. Call :meth:`aprepare` from inside a running event
+        loop. What it did is on :attr:`last_prepare`.
         """
-        asyncio.run(self.aprepare(requests))
+        asyncio.run(self.aprepare(requests, max_in_flight=max_in_flight))
 
-    async def aprepare(self, requests: Sequence[NarrationRequest]) -> None:
+    async def aprepare(
+        self, requests: Sequence[NarrationRequest], *, max_in_flight: int | None = None
+    ) -> None:
         """The async form of :meth:`prepare`."""
         from csm_rules.narration.claude_prepare import run_prepare
 
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.breaker = CircuitBreaker("claude", threshold=self.breaker_threshold)
         self._prepared = {}
-        self.last_prepare = await run_prepare(self, requests, allow_batches=self.use_batches)
+        self.last_prepare = await run_prepare(
+            self, requests, allow_batches=self.use_batches, max_in_flight=max_in_flight or self.max_in_flight
+        )
 
     # -- the Narrator protocol -------------------------------------------------------------------------
 
@@ -754,28 +732,3 @@ class ClaudeNarrator:
     def alert_texts(self, verdict: AccountVerdict, explanation: Narrative) -> AlertTexts:
         """The alert's draft and chat texts: laid out by the templates around ``explanation`` (no request)."""
         return self.templates.alert_texts(verdict, explanation)
-
-    # -- async, for narrate_many -----------------------------------------------------------------------
-
-    async def achurn_explanation(
-        self,
-        verdict: AccountVerdict,
-        *,
-        client: anthropic.AsyncAnthropic,
-        snapshot: AccountSnapshot | None = None,
-    ) -> tuple[Narrative, NarrationUsage]:
-        """The churn explanation through ``client``, with what it cost."""
-        outcome = await self._arun(self._explanation_task(verdict, snapshot), client)
-        return outcome.narratives["text"], outcome.usage
-
-    async def atalk_track(
-        self,
-        verdict: AccountVerdict,
-        opportunity: ExpansionOpportunity,
-        *,
-        client: anthropic.AsyncAnthropic,
-        snapshot: AccountSnapshot | None = None,
-    ) -> tuple[Narrative, NarrationUsage]:
-        """One talk track through ``client``, with what it cost."""
-        outcome = await self._arun(self._talk_track_task(verdict, opportunity, snapshot), client)
-        return outcome.narratives["text"], outcome.usage

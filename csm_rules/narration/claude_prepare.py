@@ -77,12 +77,17 @@ def _custom_id(narrator: ClaudeNarrator, task: _Task) -> str:
 
 class _Run:
     def __init__(
-        self, narrator: ClaudeNarrator, client: anthropic.AsyncAnthropic, report: PrepareReport
+        self,
+        narrator: ClaudeNarrator,
+        client: anthropic.AsyncAnthropic,
+        report: PrepareReport,
+        *,
+        max_in_flight: int,
     ) -> None:
         self.narrator = narrator
         self.client = client
         self.report = report
-        self.pacer = RateLimitPacer(max_in_flight=narrator.max_in_flight)
+        self.pacer = RateLimitPacer(max_in_flight=max_in_flight)
         self.deadline = time.monotonic() + narrator.time_budget_seconds
 
     def finish(self, task: _Task, exchange: _Exchange) -> None:
@@ -216,7 +221,7 @@ class _Run:
 
 
 async def run_prepare(
-    narrator: ClaudeNarrator, requests: Sequence[NarrationRequest], *, allow_batches: bool
+    narrator: ClaudeNarrator, requests: Sequence[NarrationRequest], *, allow_batches: bool, max_in_flight: int
 ) -> PrepareReport:
     """Write every text of ``requests`` into ``narrator._prepared`` (see the module docstring)."""
     started = time.monotonic()
@@ -247,7 +252,7 @@ async def run_prepare(
         client, owned = narrator.async_client()
         try:
             _check_allowed(client)
-            run = _Run(narrator, client, report)
+            run = _Run(narrator, client, report, max_in_flight=max_in_flight)
             batch_job = asyncio.ensure_future(run.batched(waitable)) if waitable else None
             await asyncio.gather(*(run.realtime(task) for task in realtime))
             if batch_job is not None:

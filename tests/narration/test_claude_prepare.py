@@ -213,3 +213,16 @@ def test_batches_off_writes_everything_in_real_time(fake_server: FakeMessagesSer
     narrator = _narrator(fake_server, use_batches=False)
     narrator.prepare(_qbrs(3))
     assert fake_server.batch_item_count == 0 and fake_server.request_count == 3
+
+
+def test_per_text_calls_open_the_breaker_too() -> None:
+    client = anthropic.Anthropic(api_key="k", base_url=f"http://127.0.0.1:{_refused_port()}")
+    narrator = ClaudeNarrator(
+        client=client, config=csm_rules.load_config(), breaker_threshold=2, max_api_retries=0
+    )
+    first = [narrator.churn_explanation(v, snapshot=s) for s, v in _accounts()[:2]]
+    assert all("could not connect" in (t.fallback_reason or "") for t in first)
+    started = time.monotonic()
+    rest = [narrator.churn_explanation(v, snapshot=s) for s, v in _accounts()[2:]]
+    assert time.monotonic() - started < 1.0
+    assert all("circuit open after 2 consecutive failures" in (t.fallback_reason or "") for t in rest)
