@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 from csm_rules.analytics._numpy import has_numpy, require_numpy
 from csm_rules.config.loader import Config, load_config
 from csm_rules.config.schema import Condition, ThresholdsFile, WeightsFile
+from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.vocabulary import CHURN_ORDER, SIGNALS, Band, ChurnLevel
+from csm_rules.domain.vocabulary import CHURN_ORDER, Band, ChurnLevel
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.health import best_recent_score, signal_subscores, snapshot_facts
 

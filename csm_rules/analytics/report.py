@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from csm_rules.analytics.columns import PortfolioScores, SubscoreMatrix, WeightsLike, row_weights
 from csm_rules.analytics.diff import MIGRATION_ORDER, ConfigDiff
 from csm_rules.analytics.metrics import BacktestReport
-from csm_rules.domain.vocabulary import SIGNALS, Band
+from csm_rules.domain.signals import SIGNALS
+from csm_rules.domain.vocabulary import Band
 
 __all__ = ["ReportInputs", "render_report", "signal_drag"]
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from csm_rules.domain.signals import SIGNAL_INPUTS, SIGNALS
 from csm_rules.domain.verdict import AccountVerdict
-from csm_rules.domain.vocabulary import SIGNAL_INPUTS, SIGNALS
 
 __all__ = ["SIGNAL_MENTIONS", "GroundingResult", "allowed_numbers", "check_grounding", "signals_in_verdict"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from csm_rules.domain.vocabulary import CATEGORICAL_FIELDS, SIGNAL_INPUTS
+from csm_rules.domain.signals import CATEGORICAL_FIELDS, SIGNAL_INPUTS
 
 __all__ = [
     "SIGNAL_LABELS",

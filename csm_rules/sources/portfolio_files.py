@@ -35,8 +35,8 @@ from typing import IO, Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, field_validator, model_validator
 
+from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.vocabulary import SIGNALS
 from csm_rules.errors import SnapshotError, SourceError
 from csm_rules.gc_pause import collector_paused
 from csm_rules.sources.protocol import SourceProblem, SourceResult
@@ -245,7 +245,8 @@ def _format_of(path: Path) -> FileFormat:
 
 # --- how CSV cells become typed values ----------------------------------------------------------------------
 
-_Kind = Literal["text", "int", "float", "date", "bool", "text_list", "json"]
+_Kind = Literal["text", "int", "float", "date", "bool", "text_list", "json", "custom"]
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _INT = re.compile(r"[+-]?\d+(?:\.0*)?")  # "5.0" is lossless, and spreadsheets write whole numbers that way
 _FLOAT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
@@ -313,6 +314,8 @@ def _convert(text: str, kind: _Kind) -> Any:
     """One stripped, non-empty CSV cell as the value its field declares; ValueError says what was expected."""
     if kind == "text":
         return text
+    if kind == "custom":
+        return float(text) if _FLOAT.fullmatch(text) else text
     if kind == "int":
         if not _INT.fullmatch(text):
             raise ValueError("expected a whole number")
@@ -461,7 +464,7 @@ def _csv_columns(header: list[str], where: str) -> list[_Column]:
     columns: list[_Column] = []
     errors: list[str] = []
     seen: set[str] = set()
-    known = [*_FIELD_KINDS, *_FLATTENED, "features.<feature name>"]
+    known = [*_FIELD_KINDS, *_FLATTENED, "features.<feature name>", "custom.<input field>"]
     for position, raw_name in enumerate(header, start=1):
         name = raw_name.strip()
         if not name:
@@ -478,6 +481,12 @@ def _csv_columns(header: list[str], where: str) -> list[_Column]:
         elif name.startswith("features.") and len(name) > len("features."):
             # one column per feature holding its adoption rate: the natural spreadsheet layout
             columns.append(_Column(name, "features", name.removeprefix("features."), "float"))
+        elif name.startswith("custom.") and len(name) > len("custom."):
+            # a custom signal's input (thresholds.yaml custom_signals): a number, else a category
+            columns.append(_Column(name, "custom", name.removeprefix("custom."), "custom"))
+        elif name.startswith("observed_at.") and _IDENTIFIER.fullmatch(name.removeprefix("observed_at.")):
+            # a custom signal's observation date (the built-in ones are in _FLATTENED)
+            columns.append(_Column(name, "observed_at", name.removeprefix("observed_at."), "date"))
         else:
             errors.append(_unknown_field(name, known).replace("field", "column", 1))
     if "account_id" not in seen:

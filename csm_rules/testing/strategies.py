@@ -32,10 +32,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from csm_rules.config.loader import Config, load_config
 from csm_rules.config.schema import MIN_WEIGHT, ThresholdsFile, WeightsFile
+from csm_rules.domain.signals import CATEGORICAL_FIELDS, SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.vocabulary import (
-    CATEGORICAL_FIELDS,
-    SIGNALS,
     Band,
     CollectionsRisk,
     Engagement,
