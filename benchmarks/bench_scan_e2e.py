@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/bench_scan_e2e.py --accounts 300      # scaled down, ~2 min
     .venv/bin/python benchmarks/bench_scan_e2e.py --only paced        # one scenario
 
-Drives the narrator the way the scan does: decide first (churn explanations for alerting accounts, a talk
-track per expansion opportunity, QBR summaries for the QBRs due), hand every text to ``prepare``, then ask
+Drives the narrator the way the scan does: decide first (churn explanations for the alerts the gate lets
+through — ``alerts.max_per_scan`` — a talk track per expansion opportunity, QBR summaries for the QBRs
+due), hand every text to ``prepare``, then ask
 for each text through the per-text methods (which must not send a request). Against FakeMessagesServer
 with 2–6 s per answer (uniform, seeded), over loopback with the real anthropic client.
 
@@ -72,8 +73,11 @@ def _requests(
     accounts: list[tuple[csm_rules.AccountSnapshot, csm_rules.AccountVerdict]], *, qbr_urgent: bool
 ) -> list[NarrationRequest]:
     requests: list[NarrationRequest] = []
+    # the alert gate lets at most alerts.max_per_scan through; the scan narrates only those
+    alerts_left = csm_rules.load_config().thresholds.alerts.max_per_scan
     for snapshot, verdict in accounts:
-        if verdict.should_alert:
+        if verdict.should_alert and alerts_left > 0:
+            alerts_left -= 1
             requests.append(NarrationRequest(kind="churn_explanation", verdict=verdict, snapshot=snapshot))
         requests.extend(
             NarrationRequest(kind="talk_track", verdict=verdict, snapshot=snapshot, opportunity=o)
