@@ -35,6 +35,7 @@ Calls are refused with :class:`~csm_rules.errors.LLMCallsDisabledError` while
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import ipaddress
 import json
@@ -42,7 +43,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -160,6 +161,21 @@ class _Outcome(NamedTuple):
     usage: NarrationUsage
 
 
+def _talk_track_kind(opportunity: ExpansionOpportunity) -> str:
+    return f"talk_track:{opportunity.opportunity_type.value}:{opportunity.key}"
+
+
+@functools.cache
+def _cached_schema(answer_model: type[BaseModel]) -> str:
+    return json.dumps(answer_model.model_json_schema())
+
+
+def _answer_schema(answer_model: type[BaseModel]) -> dict[str, Any]:
+    """A fresh copy of the answer model's JSON schema (built once: pydantic takes ~4 ms a time)."""
+    schema: dict[str, Any] = json.loads(_cached_schema(answer_model))
+    return schema
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
@@ -267,7 +283,7 @@ class _Exchange:
         if self.feedback:
             content.append({"type": "text", "text": self.feedback})
         messages: list[MessageParam] = [{"role": "user", "content": content}]
-        schema = self.task.answer_model.model_json_schema()
+        schema = _answer_schema(self.task.answer_model)
         if self.task.answer_model is _QBRAnswer:
             wanted = [field for field, _ in self.task.outputs]
             schema["properties"] = {k: v for k, v in schema["properties"].items() if k in wanted}
@@ -483,7 +499,7 @@ class ClaudeNarrator:
         self.breaker = CircuitBreaker("claude", threshold=breaker_threshold)
         self.last_prepare: PrepareReport | None = None
         """What the last :meth:`prepare` did (texts, batches, 429s, pacing, fallbacks by reason)."""
-        self._prepared: dict[NarrativeKey, Narrative] = {}
+        self._prepared: dict[tuple[str, str, str], Narrative] = {}
         prompt_path = (
             Path(system_prompt_path)
             if system_prompt_path
@@ -559,7 +575,7 @@ class ClaudeNarrator:
         self, verdict: AccountVerdict, opportunity: ExpansionOpportunity, snapshot: AccountSnapshot | None
     ) -> _Task:
         facts = self._common_facts(verdict) | {"opportunity": facts_as_data(opportunity_facts(opportunity))}
-        kind = f"talk_track:{opportunity.opportunity_type.value}:{opportunity.key}"
+        kind = _talk_track_kind(opportunity)
         return _Task(
             verdict=verdict,
             task=_TASKS["talk_track"],
@@ -613,12 +629,18 @@ class ClaudeNarrator:
 
     # -- drivers ---------------------------------------------------------------------------------------
 
+    def _remember(self, verdict: AccountVerdict, narratives: Iterable[Narrative]) -> None:
+        """Keep prepared narratives for the per-text methods, by (account, verdict fingerprint, kind)."""
+        for narrative in narratives:
+            self._prepared[(verdict.account_id, narrative.verdict_fingerprint, narrative.kind)] = narrative
+
+    def _recall(self, verdict: AccountVerdict, kinds: Sequence[str]) -> list[Narrative] | None:
+        """The prepared narratives of ``kinds`` for ``verdict`` (all of them), or None."""
+        found = [self._prepared.get((verdict.account_id, verdict.fingerprint, kind)) for kind in kinds]
+        return [n for n in found if n is not None] if all(n is not None for n in found) else None
+
     def _ready(self, task: _Task) -> _Outcome | None:
-        """The prepared or cached narratives of ``task``; a breaker-skipped fallback when Claude is off."""
-        keys = self._keys(task)
-        prepared = {field: self._prepared.get(key) for field, key in keys.items()}
-        if all(n is not None for n in prepared.values()):
-            return _Outcome({f: n for f, n in prepared.items() if n is not None}, NarrationUsage())
+        """The cached narratives of ``task``; a breaker-skipped fallback when Claude is off."""
         cached = self._cached(task)
         if cached is not None:
             self._add_usage(cached.usage)
@@ -706,6 +728,9 @@ class ClaudeNarrator:
         self, verdict: AccountVerdict, *, snapshot: AccountSnapshot | None = None
     ) -> Narrative:
         """Why the account is (or is not) at risk, written by Claude and checked against the verdict."""
+        prepared = self._recall(verdict, ["churn_explanation"])
+        if prepared is not None:
+            return prepared[0]
         return self._run(self._explanation_task(verdict, snapshot)).narratives["text"]
 
     def talk_track(
@@ -716,6 +741,9 @@ class ClaudeNarrator:
         snapshot: AccountSnapshot | None = None,
     ) -> Narrative:
         """What to say about one expansion opportunity."""
+        prepared = self._recall(verdict, [_talk_track_kind(opportunity)])
+        if prepared is not None:
+            return prepared[0]
         return self._run(self._talk_track_task(verdict, opportunity, snapshot)).narratives["text"]
 
     def qbr_summaries(
@@ -727,6 +755,9 @@ class ClaudeNarrator:
     ) -> dict[str, Narrative]:
         """One summary per QBR section, all from one request."""
         check_sections(sections)
+        prepared = self._recall(verdict, [f"qbr:{s}" for s in sections])
+        if prepared is not None:
+            return dict(zip(sections, prepared, strict=True))
         return self._run(self._qbr_task(verdict, list(sections), snapshot)).narratives
 
     def alert_texts(self, verdict: AccountVerdict, explanation: Narrative) -> AlertTexts:

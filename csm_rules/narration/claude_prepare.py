@@ -95,9 +95,8 @@ class _Run:
         self.narrator._store(task, outcome)
         self.narrator._add_usage(outcome.usage)
         self.report.usage += outcome.usage
-        keys = self.narrator._keys(task)
-        for name, narrative in outcome.narratives.items():
-            self.narrator._prepared[keys[name]] = narrative
+        self.narrator._remember(task.verdict, outcome.narratives.values())
+        for narrative in outcome.narratives.values():
             if narrative.fallback_reason is not None:
                 self.report.fallbacks[narrative.fallback_reason] = (
                     self.report.fallbacks.get(narrative.fallback_reason, 0) + 1
@@ -241,8 +240,7 @@ async def run_prepare(
             report.cached += 1
             narrator._add_usage(cached.usage)
             report.usage += cached.usage
-            keys = narrator._keys(task)
-            narrator._prepared.update({keys[name]: n for name, n in cached.narratives.items()})
+            narrator._remember(task.verdict, cached.narratives.values())
             continue
         if allow_batches and not request.urgent and request.kind == "qbr_summaries":
             waitable.append(task)
