@@ -500,6 +500,7 @@ class ClaudeNarrator:
         self.last_prepare: PrepareReport | None = None
         """What the last :meth:`prepare` did (texts, batches, 429s, pacing, fallbacks by reason)."""
         self._prepared: dict[tuple[str, str, str], Narrative] = {}
+        self._skipped: dict[tuple[str, str, str], str] = {}
         prompt_path = (
             Path(system_prompt_path)
             if system_prompt_path
@@ -639,16 +640,26 @@ class ClaudeNarrator:
         found = [self._prepared.get((verdict.account_id, verdict.fingerprint, kind)) for kind in kinds]
         return [n for n in found if n is not None] if all(n is not None for n in found) else None
 
+    def _skip(self, task: _Task, reason: str) -> None:
+        """``prepare`` gave up on ``task``: its per-text call writes the fallback at once, with ``reason``."""
+        for _, kind in task.outputs:
+            self._skipped[(task.verdict.account_id, task.verdict.fingerprint, kind)] = reason
+
     def _ready(self, task: _Task) -> _Outcome | None:
-        """The cached narratives of ``task``; a breaker-skipped fallback when Claude is off."""
+        """The cached narratives of ``task``; a fallback at once when prepare skipped it or Claude is off."""
         cached = self._cached(task)
         if cached is not None:
             self._add_usage(cached.usage)
             return cached
-        reason = self.breaker.reason
+        account, fingerprint = task.verdict.account_id, task.verdict.fingerprint
+        reason = next(
+            (r for _, kind in task.outputs if (r := self._skipped.get((account, fingerprint, kind)))), None
+        )
+        if reason is None and self.breaker.reason is not None:
+            reason = self.breaker.reason.removeprefix(f"{self.breaker.service} ")
         if reason is not None:
             exchange = _Exchange(self, task)
-            exchange._stop(reason.removeprefix(f"{self.breaker.service} "))
+            exchange._stop(reason)
             outcome = exchange.outcome()
             self._add_usage(outcome.usage)
             return outcome
@@ -718,6 +729,7 @@ class ClaudeNarrator:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.breaker = CircuitBreaker("claude", threshold=self.breaker_threshold)
         self._prepared = {}
+        self._skipped = {}
         self.last_prepare = await run_prepare(
             self, requests, allow_batches=self.use_batches, max_in_flight=max_in_flight or self.max_in_flight
         )

@@ -103,9 +103,13 @@ class _Run:
                 )
 
     def give_up(self, task: _Task, exchange: _Exchange, reason: str) -> None:
-        exchange.reason = reason
-        exchange.done = True
-        self.finish(task, exchange)
+        """No answer for ``task``: its per-text call will write the fallback (rendering thousands of
+        templates here would hold the event loop, and the answers still in flight, for seconds)."""
+        self.narrator._skip(task, reason)
+        self.narrator._add_usage(exchange.usage)
+        self.report.usage += exchange.usage
+        label = f"claude: {reason}"
+        self.report.fallbacks[label] = self.report.fallbacks.get(label, 0) + len(task.outputs)
 
     def budget_reason(self) -> str:
         return f"the scan's narration time budget ({self.narrator.time_budget_seconds:g}s) ran out"
