@@ -102,12 +102,13 @@ class _Run:
                     self.report.fallbacks.get(narrative.fallback_reason, 0) + 1
                 )
 
-    def give_up(self, task: _Task, exchange: _Exchange, reason: str) -> None:
+    def give_up(self, task: _Task, exchange: _Exchange | None, reason: str) -> None:
         """No answer for ``task``: its per-text call will write the fallback (rendering thousands of
         templates here would hold the event loop, and the answers still in flight, for seconds)."""
         self.narrator._skip(task, reason)
-        self.narrator._add_usage(exchange.usage)
-        self.report.usage += exchange.usage
+        if exchange is not None:
+            self.narrator._add_usage(exchange.usage)
+            self.report.usage += exchange.usage
         label = f"claude: {reason}"
         self.report.fallbacks[label] = self.report.fallbacks.get(label, 0) + len(task.outputs)
 
@@ -120,6 +121,9 @@ class _Run:
         breaker = narrator.breaker
         self.report.realtime += 1
         answered = False
+        if breaker.is_open:
+            self.give_up(task, exchange, (breaker.reason or "").removeprefix(f"{breaker.service} "))
+            return
         exchange = exchange if exchange is not None else _Exchange(narrator, task)
         prompt_tokens = estimate_tokens(narrator.system_prompt + exchange._base)
         restart_clock = True
@@ -184,6 +188,18 @@ class _Run:
         elif not answered and exchange.answer is None:
             breaker.record_failure(exchange.reason or "no answer")
         self.finish(task, exchange)
+
+    async def drain(self, items: Sequence[tuple[_Task, _Exchange | None]]) -> None:
+        """Write ``items`` in real time: a few workers more than the slots, each taking the next text
+        when it is done, so a text's request is built when it is about to be sent, not all at once."""
+        pending = iter(items)
+
+        async def worker() -> None:
+            for task, exchange in pending:  # one iterator, shared: the event loop never preempts next()
+                await self.realtime(task, exchange)
+
+        workers = min(len(items), 2 * self.pacer.max_in_flight)
+        await asyncio.gather(*(worker() for _ in range(workers)))
 
     async def batched(self, tasks: Sequence[_Task]) -> list[tuple[_Task, _Exchange | None]]:
         """Answer ``tasks`` through a message batch; those it leaves unanswered, for the realtime path."""
@@ -256,10 +272,9 @@ async def run_prepare(
             _check_allowed(client)
             run = _Run(narrator, client, report, max_in_flight=max_in_flight)
             batch_job = asyncio.ensure_future(run.batched(waitable)) if waitable else None
-            await asyncio.gather(*(run.realtime(task) for task in realtime))
+            await run.drain([(task, None) for task in realtime])
             if batch_job is not None:
-                leftovers = await batch_job
-                await asyncio.gather(*(run.realtime(task, exchange) for task, exchange in leftovers))
+                await run.drain(await batch_job)
             report.rate_limited = run.pacer.rate_limited_count
             report.paced_seconds = run.pacer.waited_seconds
         finally:
