@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from csm_rules.analytics.columns import PortfolioScores, SubscoreMatrix, WeightsLike, row_weights
 from csm_rules.analytics.diff import MIGRATION_ORDER, ConfigDiff
 from csm_rules.analytics.metrics import BacktestReport
-from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.vocabulary import Band
 
 __all__ = ["ReportInputs", "render_report", "signal_drag"]
@@ -45,19 +44,18 @@ def signal_drag(matrix: SubscoreMatrix, weights: WeightsLike | None = None) -> d
 
     Averaged over the accounts where the signal is present and fresh; pure Python.
     """
-    lost = dict.fromkeys(SIGNALS, 0.0)
-    seen = dict.fromkeys(SIGNALS, 0)
+    ids = matrix.signal_ids
+    lost = dict.fromkeys(ids, 0.0)
+    seen = dict.fromkeys(ids, 0)
     for subscores, weight_set in zip(matrix.subscore_rows(), row_weights(matrix, weights), strict=True):
-        present = [
-            (s, sub, w) for s, sub, w in zip(SIGNALS, subscores, weight_set, strict=True) if sub == sub
-        ]
+        present = [(s, sub, w) for s, sub, w in zip(ids, subscores, weight_set, strict=True) if sub == sub]
         total = sum(w for _, _, w in present)
         if total <= 0:
             continue
         for signal, sub, weight in present:
             lost[signal] += weight / total * (100.0 - sub)
             seen[signal] += 1
-    averages = {s: lost[s] / seen[s] if seen[s] else 0.0 for s in SIGNALS}
+    averages = {s: lost[s] / seen[s] if seen[s] else 0.0 for s in ids}
     return dict(sorted(averages.items(), key=lambda item: (-item[1], item[0])))
 
 

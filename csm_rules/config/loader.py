@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from csm_rules._resources import data_path
 from csm_rules.config.schema import KNOWN_KEYS, ThresholdsFile, WeightsFile, did_you_mean
-from csm_rules.domain.signals import SIGNALS
+from csm_rules.domain.signals import SIGNALS, register_custom_signals
 from csm_rules.errors import ConfigError
 from csm_rules.rules.compiled import CompiledRules, compile_rules
 
@@ -64,6 +64,7 @@ class Config:
                 "invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), problems=problems
             )
         fingerprint = _fingerprint(weights, thresholds)
+        register_custom_signals(thresholds.signal_specs())
         return cls(
             weights=weights,
             thresholds=thresholds,

@@ -39,8 +39,12 @@ __all__ = [
     "SignalInput",
     "SignalSpec",
     "Unit",
+    "all_signal_specs",
     "builtin_spec",
     "input_spec",
+    "known_input",
+    "register_custom_signals",
+    "signal_spec",
 ]
 
 InputKind = Literal["number", "category"]
@@ -104,6 +108,9 @@ class SignalSpec:
     """Snapshot fields that are not scoring inputs but fill one (``renewal_date`` → ``days_to_renewal``)."""
     preferred: tuple[str, ...] = ()
     """When several inputs are present, the one a text says (the most precise first); default: all."""
+    alternatives: bool = False
+    """The inputs are two ways of giving one value (a bucket and a day count): a snapshot gives them
+    consistently or gives one (the snapshot rejects a contradiction)."""
     custom: bool = False
     """Declared in thresholds.yaml rather than here; its value is read from the snapshot's ``custom``."""
 
@@ -272,6 +279,7 @@ BUILTIN_SIGNALS: tuple[SignalSpec, ...] = (
         mentions=r"\binvoices?\b|\bpayments?\b|overdue|unpaid",
         next_action="payment",
         preferred=("invoice_days_overdue", "invoice_payment_status"),
+        alternatives=True,
     ),
     SignalSpec(
         "stakeholder_engagement",
@@ -413,3 +421,33 @@ def builtin_spec(signal: str) -> SignalSpec | None:
 def input_spec(field_name: str) -> SignalInput | None:
     """The built-in input spec of a snapshot field (None when no built-in signal reads it)."""
     return _INPUTS.get(field_name)
+
+
+# Custom signals become known when a config that declares them is built (csm_rules.config), so the words
+# about a verdict (labels, phrases, grounding mentions) can find them by id. A later config that declares
+# the same id differently replaces the earlier declaration.
+_CUSTOM: dict[str, SignalSpec] = {}
+_CUSTOM_INPUTS: dict[str, SignalInput] = {}
+
+
+def register_custom_signals(specs: tuple[SignalSpec, ...]) -> None:
+    """Make a config's custom signals known by id (called when the config is built)."""
+    for spec in specs:
+        if spec.custom:
+            _CUSTOM[spec.id] = spec
+            _CUSTOM_INPUTS.update({item.field: item for item in spec.inputs})
+
+
+def signal_spec(signal: str) -> SignalSpec | None:
+    """The spec of a signal id, built-in or custom (None when no config declared it)."""
+    return _BY_ID.get(signal) or _CUSTOM.get(signal)
+
+
+def known_input(field_name: str) -> SignalInput | None:
+    """The input spec of a snapshot field or custom input (None when no signal reads it)."""
+    return _INPUTS.get(field_name) or _CUSTOM_INPUTS.get(field_name)
+
+
+def all_signal_specs() -> tuple[SignalSpec, ...]:
+    """The built-in specs, then every custom spec made known so far."""
+    return BUILTIN_SIGNALS + tuple(_CUSTOM.values())

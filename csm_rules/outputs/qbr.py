@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from csm_rules.config.loader import Config, load_config
+from csm_rules.domain.signals import known_input, signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.domain.vocabulary import CHURN_ORDER, ChurnLevel, OpportunityType, QBRKind
@@ -540,7 +541,6 @@ def _expansion_section(snapshot: AccountSnapshot, verdict: AccountVerdict, summa
 # -- formatting ----------------------------------------------------------------------------------
 
 
-_LABELS = {"tam_health": "TAM health", "tam_health_rag": "TAM health", "nps_score": "NPS", "csat": "CSAT"}
 _TRIGGERED_BY = {
     "contract_proximity": "contract proximity",
     "behavioral": "behavioural decline",
@@ -548,8 +548,11 @@ _TRIGGERED_BY = {
 }
 
 
-def _label(signal: str) -> str:
-    return _LABELS.get(signal) or signal.replace("_", " ").capitalize()
+def _label(name: str) -> str:
+    """A signal id or input field as a label: its spec's words, capitalised."""
+    spec, item = signal_spec(name), known_input(name)
+    text = spec.label if spec is not None else item.label if item is not None else name.replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def _pct(rate: float) -> str:
