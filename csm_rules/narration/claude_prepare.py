@@ -230,6 +230,7 @@ class _Run:
             if message is None:
                 leftovers.append((task, None))
                 continue
+            await asyncio.sleep(0)  # checking thousands of answers must not hold the answers still in flight
             exchange = _Exchange(narrator, task)
             if exchange.answered(message):
                 self.report.batched += 1
