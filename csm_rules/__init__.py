@@ -63,6 +63,7 @@ from csm_rules.domain.verdict import (
     Mover,
     OverrideApplied,
     QBRDue,
+    SuppressedExpansion,
     UnderutilisedFeature,
 )
 from csm_rules.domain.vocabulary import Band, ChurnLevel, Confidence, OpportunityType, QBRKind, TriggeredBy
@@ -94,7 +95,7 @@ from csm_rules.sources.protocol import PortfolioSource, SourceProblem, SourceRes
 
 if TYPE_CHECKING:
     from csm_rules.config.loader import Config, config_json_schema, load_config
-    from csm_rules.jobs.scan import ScanFailure, ScanReport, scan
+    from csm_rules.jobs.scan import ScanFailure, ScanReport, ScanServices, scan
     from csm_rules.jobs.scheduler import CSMScheduler
     from csm_rules.local.alert_log import JsonlAlertLog
     from csm_rules.local.dispatcher import JsonlDispatcher
@@ -124,7 +125,16 @@ if TYPE_CHECKING:
         build_expansion_task,
         expansion_task_json_schema,
     )
-    from csm_rules.outputs.qbr import QBRBulletList, QBRDocument, QBRMetric, QBRSection, QBRTable, build_qbr
+    from csm_rules.outputs.qbr import (
+        QBRBulletList,
+        QBRDocument,
+        QBRMetric,
+        QBRSection,
+        QBRTable,
+        build_qbr,
+        build_qbr_documents,
+        build_qbr_prep,
+    )
     from csm_rules.sources.portfolio_files import (
         FileSource,
         Outcome,
@@ -133,6 +143,7 @@ if TYPE_CHECKING:
         sample_outcomes_path,
         sample_portfolio_path,
     )
+    from csm_rules.state.store import StateStore
 
 # Names whose modules pull in jinja2 or more: imported on first use, so `import csm_rules` stays fast.
 _LAZY: dict[str, str] = {
@@ -166,6 +177,7 @@ _LAZY: dict[str, str] = {
     "TemplateNarrator": "csm_rules.narration",
     "narrate_many": "csm_rules.narration",
     "FileSource": "csm_rules.sources.portfolio_files",
+    "StateStore": "csm_rules.state.store",
     "Outcome": "csm_rules.sources.portfolio_files",
     "iter_snapshots": "csm_rules.sources.portfolio_files",
     "iter_snapshots_with_outcomes": "csm_rules.sources.portfolio_files",
@@ -177,8 +189,11 @@ _LAZY: dict[str, str] = {
     "QBRSection": "csm_rules.outputs.qbr",
     "QBRTable": "csm_rules.outputs.qbr",
     "build_qbr": "csm_rules.outputs.qbr",
+    "build_qbr_documents": "csm_rules.outputs.qbr",
+    "build_qbr_prep": "csm_rules.outputs.qbr",
     "ScanFailure": "csm_rules.jobs.scan",
     "ScanReport": "csm_rules.jobs.scan",
+    "ScanServices": "csm_rules.jobs.scan",
     "scan": "csm_rules.jobs.scan",
     "CSMScheduler": "csm_rules.jobs.scheduler",
 }
@@ -267,11 +282,14 @@ __all__ = [
     "QBRTable",
     "ScanFailure",
     "ScanReport",
+    "ScanServices",
     "Sinks",
     "SnapshotError",
     "SourceError",
     "SourceProblem",
     "SourceResult",
+    "StateStore",
+    "SuppressedExpansion",
     "TemplateNarrator",
     "TriggeredBy",
     "UnconfirmedWrite",
@@ -283,6 +301,8 @@ __all__ = [
     "build_churn_alert",
     "build_expansion_task",
     "build_qbr",
+    "build_qbr_documents",
+    "build_qbr_prep",
     "config_json_schema",
     "deliver",
     "evaluate",

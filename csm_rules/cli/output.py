@@ -38,7 +38,9 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, out: 
 
 def print_json(data: Any, *, out: TextIO | None = None) -> None:
     """Print data as indented JSON."""
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str), file=out or sys.stdout)
+    print(
+        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str), file=out or sys.stdout
+    )
 
 
 def progress(items: Sequence[T], *, label: str, stream: TextIO | None = None) -> Iterator[T]:

@@ -13,8 +13,11 @@ from csm_rules.cli.common import (
     read_portfolio,
 )
 from csm_rules.cli.output import add_format_option, print_json, progress, render_table
+from csm_rules.config.segments import unmatched_with_close_name
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
+from csm_rules.text.escape import terminal_text
+from csm_rules.text.labels import trigger_kinds
 
 NAME = "score"
 HELP = "Score a portfolio (default: the bundled sample): health, band, churn level, alerts, QBR due."
@@ -49,7 +52,7 @@ def _row(verdict: AccountVerdict) -> tuple[object, ...]:
         verdict.health.score,
         verdict.health.band.value,
         verdict.churn.level.value,
-        verdict.churn.triggered_by.value if verdict.churn.triggered_by else "",
+        trigger_kinds(t.kind for t in verdict.churn.triggers) if verdict.churn.triggers else "",
         "yes" if verdict.should_alert else "",
         f"{verdict.health.coverage:.0%}",
         f"{sum(o.estimated_arr_impact for o in verdict.expansions):,.0f}",
@@ -61,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     """Score and print, riskiest accounts first in the table."""
     config = load_config_from_args(args)
     portfolio = read_portfolio(args)
+    segments = [s.segment for s in portfolio.snapshots]
+    for warning in unmatched_with_close_name(config.weights.segments, segments):
+        print(f"warning: {terminal_text(warning, one_line=True)}", file=sys.stderr)
     verdicts = [evaluate(s, config) for s in progress(portfolio.snapshots, label="scoring")]
     if args.format == "json":
         print_json([v.model_dump() for v in verdicts])
