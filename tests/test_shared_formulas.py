@@ -37,7 +37,8 @@ FORMULAS: dict[str, tuple[str, str]] = {
     "days between two dates": ("domain/periods.py", r"toordinal\(\) - [\w.]+\.toordinal\(\)|\)\.days\b"),
     "renewal / lead window": ("domain/periods.py", r"0 <= \w*days\w* <= "),
     "cap ceiling": ("rules/compiled.py", r"(green|amber)\b.*- 0\.1"),
-    "Claude model name": ("config/schema.py", r"claude-(haiku|sonnet|opus)"),
+    # a default model assigned to a name; per-model tables (cache minimums, fakes) are not defaults
+    "Claude model name": ("config/schema.py", r"(?i)model\w*(: \w+)? = \"claude-"),
     "override in force": ("domain/snapshot.py", r"expires is None or "),
 }
 
