@@ -1,25 +1,34 @@
-"""``csm-rules score``: score every account of a portfolio and print a table, JSON or CSV."""
+"""``csm-rules score``: score every account of a portfolio and print a table, JSON or CSV.
+
+The portfolio is read and scored one account at a time and JSON/CSV rows are written as they are made, so a
+portfolio of a million accounts is scored in bounded memory. CSV columns are numbers a spreadsheet reads as
+numbers (units in the header); ``coverage_ok`` is false when too little of the signal weight was present for
+the score to be trusted (``missing_data.min_coverage``), and the table marks such accounts with ``!``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import sys
+from typing import Any
 
 from csm_rules.cli.common import (
     add_config_options,
     add_portfolio_argument,
     load_config_from_args,
-    read_portfolio,
+    stream_snapshots,
 )
-from csm_rules.cli.output import add_format_option, print_json, progress, render_table
+from csm_rules.cli.output import JsonArrayWriter, add_format_option, render_table
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
+from csm_rules.text.escape import csv_cell
 
 NAME = "score"
 HELP = "Score a portfolio (default: the bundled sample): health, band, churn level, alerts, QBR due."
 
-_COLUMNS = (
+#: CSV/table columns; numbers carry their unit in the name.
+COLUMNS = (
     "account_id",
     "name",
     "segment",
@@ -28,8 +37,9 @@ _COLUMNS = (
     "churn",
     "triggered_by",
     "alert",
-    "coverage",
-    "expansion_arr",
+    "coverage_pct",
+    "coverage_ok",
+    "expansion_arr_usd",
     "qbr_due",
 )
 
@@ -41,43 +51,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser, ("table", "json", "csv"))
 
 
-def _row(verdict: AccountVerdict) -> tuple[object, ...]:
+def csv_row(verdict: AccountVerdict) -> list[object]:
+    """One CSV row: text cells escaped for spreadsheets, numbers as plain numbers, booleans as true/false."""
+    health = verdict.health
+    return [
+        csv_cell(verdict.account_id),
+        csv_cell(verdict.account_name or ""),
+        csv_cell(verdict.segment or ""),
+        health.score,
+        health.band.value,
+        verdict.churn.level.value,
+        verdict.churn.triggered_by.value if verdict.churn.triggered_by else "",
+        "true" if verdict.should_alert else "false",
+        round(health.coverage * 100, 1),
+        "false" if health.insufficient_data else "true",
+        round(sum(o.estimated_arr_impact for o in verdict.expansions), 2),
+        verdict.qbr_due.kind.value if verdict.qbr_due else "",
+    ]
+
+
+def json_item(verdict: AccountVerdict) -> dict[str, Any]:
+    """One JSON item: the verdict, plus ``coverage_ok`` as in the CSV."""
+    return {**verdict.model_dump(), "coverage_ok": not verdict.health.insufficient_data}
+
+
+def _table_row(verdict: AccountVerdict) -> tuple[object, ...]:
+    health = verdict.health
     return (
         verdict.account_id,
         verdict.account_name or "",
         verdict.segment or "",
-        verdict.health.score,
-        verdict.health.band.value,
+        health.score,
+        health.band.value,
         verdict.churn.level.value,
         verdict.churn.triggered_by.value if verdict.churn.triggered_by else "",
         "yes" if verdict.should_alert else "",
-        f"{verdict.health.coverage:.0%}",
+        f"{health.coverage * 100:.0f}",
+        "" if not health.insufficient_data else "! low",
         f"{sum(o.estimated_arr_impact for o in verdict.expansions):,.0f}",
         verdict.qbr_due.kind.value if verdict.qbr_due else "",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score and print, riskiest accounts first in the table."""
+    """Score and print: JSON and CSV streamed in file order, the table riskiest accounts first."""
     config = load_config_from_args(args)
-    portfolio = read_portfolio(args)
-    verdicts = [evaluate(s, config) for s in progress(portfolio.snapshots, label="scoring")]
+    verdicts = (evaluate(s, config) for s in stream_snapshots(args, label="scoring"))
     if args.format == "json":
-        print_json([v.model_dump() for v in verdicts])
+        with JsonArrayWriter() as out:
+            for verdict in verdicts:
+                out.write(json_item(verdict))
         return 0
     if args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(_COLUMNS)
-        writer.writerows(_row(v) for v in verdicts)
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for verdict in verdicts:
+            writer.writerow(csv_row(verdict))
         return 0
-    ordered = sorted(verdicts, key=lambda v: (v.health.score, v.account_id))
-    render_table(_COLUMNS, (_row(v) for v in ordered))
-    bands = {
-        band: sum(1 for v in verdicts if v.health.band.value == band) for band in ("GREEN", "AMBER", "RED")
-    }
-    alerts = sum(1 for v in verdicts if v.should_alert)
+    rows: list[tuple[object, ...]] = []
+    bands = {"GREEN": 0, "AMBER": 0, "RED": 0}
+    alerts = low_coverage = 0
+    for verdict in verdicts:
+        rows.append(_table_row(verdict))
+        bands[verdict.health.band.value] += 1
+        alerts += verdict.should_alert
+        low_coverage += verdict.health.insufficient_data
+    rows.sort(key=lambda row: (row[3], row[0]))
+    render_table(COLUMNS, rows)
     print(
-        f"\n{len(verdicts)} accounts: {bands['GREEN']} GREEN, {bands['AMBER']} AMBER, {bands['RED']} RED;"
-        f" {alerts} would alert; config {config.fingerprint}"
+        f"\n{len(rows)} accounts: {bands['GREEN']} GREEN, {bands['AMBER']} AMBER, {bands['RED']} RED;"
+        f" {alerts} would alert; {low_coverage} below the coverage minimum (! low: the score rests on too"
+        f" little data); config {config.fingerprint}"
     )
     return 0
