@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,18 @@ from csm_rules.analytics._numpy import has_numpy, require_numpy
 from csm_rules.analytics.columns import SubscoreMatrix, score_portfolio
 from csm_rules.analytics.metrics import BacktestReport, backtest
 from csm_rules.analytics.suggest import suggest_weights
-from csm_rules.cli.common import add_config_options, load_config_from_args, read_portfolio_with_outcomes
+from csm_rules.cli.common import (
+    add_as_of_option,
+    add_config_options,
+    load_config_from_args,
+    outcomes_path,
+    stream_with_outcomes,
+)
 from csm_rules.cli.output import add_format_option, print_json, render_table
 from csm_rules.config.loader import load_config
-from csm_rules.sources.portfolio_files import sample_outcomes_path
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.errors import CsmRulesError
+from csm_rules.sources.portfolio_files import Outcome, sample_outcomes_path
 
 NAME = "backtest"
 HELP = "Backtest the score against churn outcomes (default: the bundled sample with outcomes)."
@@ -27,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         help="portfolio with `churned` / `churn_date` columns (default: bundled sample)",
     )
-    parser.add_argument("--as-of", type=date.fromisoformat, help="date for rows without their own as_of")
+    add_as_of_option(parser)
     add_config_options(parser)
     parser.add_argument(
         "--suggest-weights", metavar="OUT.yaml", help="fit weights on a training split and write them here"
@@ -82,23 +91,42 @@ def _print_report(report: BacktestReport) -> None:
 def run(args: argparse.Namespace) -> int:
     """Score once, compare with the outcomes, optionally suggest weights."""
     config = load_config_from_args(args)
-    portfolio, outcomes = read_portfolio_with_outcomes(args)
-    snapshots = portfolio.snapshots
+    path = outcomes_path(args)
     if args.suggest_weights:
         require_numpy()
-    matrix = SubscoreMatrix.from_snapshots(snapshots, config) if has_numpy() else None
-    scores = score_portfolio(snapshots, config, matrix=matrix)
-    report = backtest(
-        scores.account_ids, [s.as_of for s in snapshots], scores.scores, scores.bands, scores.levels, outcomes
-    )
-    result: dict[str, Any] = {"config_fingerprint": config.fingerprint, **report.to_dict()}
+    outcomes: dict[str, Outcome] = {}
+    dates: list[date] = []
+    kept: list[AccountSnapshot] = []  # only without numpy: the account-by-account path needs them
+
+    def recorded() -> Iterator[AccountSnapshot]:
+        for snapshot, outcome in stream_with_outcomes(args, path, label="backtesting"):
+            dates.append(snapshot.as_of)
+            if outcome is not None:
+                outcomes[snapshot.account_id] = outcome
+            yield snapshot
+
+    if has_numpy():
+        matrix: SubscoreMatrix | None = SubscoreMatrix.from_snapshots(recorded(), config)
+    else:
+        matrix, kept = None, list(recorded())
+    if not outcomes:
+        raise CsmRulesError(
+            f"{path} has no churn outcomes: add a `churned` column (and optionally `churn_date`)"
+        )
+    scores = score_portfolio(kept, config, matrix=matrix)
+    report = backtest(scores.account_ids, dates, scores.scores, scores.bands, scores.levels, outcomes)
+    result: dict[str, Any] = {
+        "outcomes_file": str(path),
+        "config_fingerprint": config.fingerprint,
+        **report.to_dict(),
+    }
     suggestion = None
     if args.suggest_weights and matrix is not None:
         counted = []
-        for snapshot in snapshots:
-            outcome = outcomes.get(snapshot.account_id)
+        for account_id, as_of in zip(scores.account_ids, dates, strict=True):
+            outcome = outcomes.get(account_id)
             before = outcome is not None and not (
-                outcome.churned and outcome.churn_date is not None and snapshot.as_of >= outcome.churn_date
+                outcome.churned and outcome.churn_date is not None and as_of >= outcome.churn_date
             )
             counted.append(outcome.churned if before and outcome is not None else None)
         suggestion = suggest_weights(matrix, counted)
@@ -111,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(result)
         return 0
+    print(f"outcomes from {path}")
     _print_report(report)
     if suggestion is not None:
         print(
