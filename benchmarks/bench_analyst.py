@@ -1,6 +1,6 @@
-"""The analyst's desk at scale: each analyst command's time and peak RSS on flat CSV portfolios. Prints figures.
+"""The analyst's desk at scale: each analyst command's time and peak RSS on flat CSV files. Prints figures.
 
-    python benchmarks/bench_analyst.py                          # 100k and 1M accounts, every command (~25 min)
+    python benchmarks/bench_analyst.py                          # 100k and 1M accounts, every command
     python benchmarks/bench_analyst.py --sizes 20000,100000     # quicker
     python benchmarks/bench_analyst.py --read-only              # only the 336k-row CSV read
     python benchmarks/bench_analyst.py --keep DIR               # keep the generated files in DIR (reused)
@@ -139,8 +139,8 @@ def bench_read(directory: Path) -> None:
     )
 
 
-def bench_commands(directory: Path, sizes: list[int]) -> None:
-    """Each analyst command on each size: wall time and peak RSS."""
+def bench_commands(directory: Path, sizes: list[int], only: list[str] | None = None) -> None:
+    """Each analyst command (or those whose name starts with one of ``only``) on each size."""
     cli = [sys.executable, "-m", "csm_rules"]
     weights = directory / "weights-heavier.yaml"
     if not weights.exists():
@@ -155,13 +155,18 @@ def bench_commands(directory: Path, sizes: list[int]) -> None:
         "backtest --format json": ["backtest", "--format", "json", "--quiet"],
         "report": ["report", "-o", str(directory / "report.html"), "--outcomes", "--quiet"],
     }
+    if only:
+        commands = {name: argv for name, argv in commands.items() if name.startswith(tuple(only))}
     results: dict[str, dict[int, tuple[float, float]]] = {name: {} for name in commands}
     for size in sizes:
         path = _portfolio(directory, size)
         for name, argv in commands.items():
             seconds, peak, code = _run([*cli, argv[0], str(path), *argv[1:]])
             results[name][size] = (seconds, peak)
-            print(f"{name:24} {size:>9,} accounts: {seconds:7.1f} s, peak RSS {peak:5.0f} MB (exit {code})")
+            print(
+                f"{name:24} {size:>9,} accounts: {seconds:7.1f} s, peak RSS {peak:5.0f} MB (exit {code})",
+                flush=True,
+            )
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         print(f"\ntime ratio {large:,} / {small:,} accounts (linear = {large / small:.1f}):")
@@ -172,17 +177,23 @@ def bench_commands(directory: Path, sizes: list[int]) -> None:
 
 def main() -> None:
     """Parse the options, write the portfolios, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated portfolio sizes")
     parser.add_argument("--read-only", action="store_true", help="only the 336k-row CSV read")
     parser.add_argument("--keep", help="directory for the generated files (kept and reused)")
+    parser.add_argument("--commands", help="comma-separated command names to run (default: all)")
+    parser.add_argument("--no-read", action="store_true", help="skip the 336k-row CSV read")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(args.keep) if args.keep else Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
-        bench_read(directory)
+        if not args.no_read:
+            bench_read(directory)
         if not args.read_only:
-            bench_commands(directory, [int(size) for size in args.sizes.split(",")])
+            only = args.commands.split(",") if args.commands else None
+            bench_commands(directory, [int(size) for size in args.sizes.split(",")], only)
 
 
 if __name__ == "__main__":
