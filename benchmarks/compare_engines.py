@@ -49,7 +49,8 @@ from pydantic import BaseModel, ConfigDict
 from csm_rules import AccountSnapshot, AccountVerdict, Config, evaluate, evaluate_many, load_config
 from csm_rules.analytics import SubscoreMatrix, evaluate_columns
 from csm_rules.config.schema import Condition
-from csm_rules.domain.vocabulary import SIGNAL_INPUTS, SIGNALS, Band
+from csm_rules.domain.signals import SIGNAL_INPUTS, SIGNALS
+from csm_rules.domain.vocabulary import Band
 from csm_rules.testing.portfolio_generator import generate_portfolio
 
 AS_OF = date(2026, 11, 24)

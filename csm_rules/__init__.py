@@ -38,6 +38,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.snapshot import (
     AccountSnapshot,
     FeatureUsage,
@@ -64,15 +65,7 @@ from csm_rules.domain.verdict import (
     QBRDue,
     UnderutilisedFeature,
 )
-from csm_rules.domain.vocabulary import (
-    SIGNALS,
-    Band,
-    ChurnLevel,
-    Confidence,
-    OpportunityType,
-    QBRKind,
-    TriggeredBy,
-)
+from csm_rules.domain.vocabulary import Band, ChurnLevel, Confidence, OpportunityType, QBRKind, TriggeredBy
 from csm_rules.engine import RULES_VERSION, evaluate, evaluate_many, iter_evaluate
 from csm_rules.errors import (
     AccountNotFoundError,

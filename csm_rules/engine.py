@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.errors import SnapshotError
 from csm_rules.gc_pause import collector_paused
 from csm_rules.rules import adoption_scorecard, assess_churn, find_expansions, qbr_due, score_health
 
 if TYPE_CHECKING:
     from csm_rules.config.loader import Config
+    from csm_rules.rules.compiled import CompiledRules
 
 __all__ = ["RULES_VERSION", "evaluate", "evaluate_many", "iter_evaluate"]
 
@@ -30,6 +32,8 @@ def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> Account
     if config is None:
         config = _default_config()
     rules = config.compiled
+    if snapshot.custom or snapshot.observed_at:
+        _check_against_config(snapshot, rules)
     health, facts = score_health(snapshot, rules)
     churn = assess_churn(snapshot, health, facts, rules)
     reasons: tuple[str, ...] = ()
@@ -72,6 +76,28 @@ def iter_evaluate(
     config = config if config is not None else _default_config()
     for snapshot in snapshots:
         yield evaluate(snapshot, config)
+
+
+def _check_against_config(snapshot: AccountSnapshot, rules: CompiledRules) -> None:
+    """What only the config can check: custom inputs against their declaration, observed_at signal ids."""
+    problems: list[dict[str, str]] = []
+    for name, value in snapshot.custom.items():
+        declared = rules.custom_inputs.get(name)
+        if declared is None:
+            continue  # an input for a signal this config does not score: kept, never read
+        problem = declared[1].problem(value)
+        if problem is not None:
+            message = f"{problem} (input of custom signal {declared[0]!r})"
+            problems.append({"field": f"custom.{name}", "message": message, "type": "custom"})
+    unknown = [signal for signal in snapshot.observed_at if signal not in rules.signal_ids]
+    if unknown:
+        from csm_rules.config.schema import did_you_mean  # only on this error path: keeps import fast
+
+        for signal in unknown:
+            message = f"unknown signal {signal!r}{did_you_mean(signal, rules.signal_ids)}"
+            problems.append({"field": "observed_at", "message": message, "type": "inconsistent"})
+    if problems:
+        raise SnapshotError(snapshot.account_id, problems)
 
 
 def _default_config() -> Config:

@@ -14,7 +14,8 @@ from hypothesis.errors import InvalidArgument
 
 import csm_rules
 from csm_rules.config.schema import Component, SignalCurve
-from csm_rules.domain.vocabulary import SIGNALS, Band, Engagement, PaymentStatus, Sentiment, UsageTrend
+from csm_rules.domain.signals import SIGNALS
+from csm_rules.domain.vocabulary import Band, Engagement, PaymentStatus, Sentiment, UsageTrend
 from csm_rules.testing.strategies import account_snapshots, configs, scores_near_band_edges
 
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -265,8 +265,17 @@ def test_an_explicit_adoption_rate_wins_over_features() -> None:
 
 
 def test_observed_at_must_name_a_signal() -> None:
-    error = rejected("observed_at", observed_at={"usage_trnd": AS_OF})
-    assert "unknown signal 'usage_trnd'" in str(error)
+    error = rejected("observed_at", observed_at={"Usage Trend": AS_OF})
+    assert "unknown signal 'Usage Trend'" in str(error)
+
+
+def test_observed_at_names_a_signal_of_the_config_when_evaluated() -> None:
+    # A custom signal's id is known only to its config, so evaluate() checks the ids.
+    snapshot = csm_rules.AccountSnapshot(account_id="acc-1", as_of=AS_OF, observed_at={"usage_trnd": AS_OF})
+    with pytest.raises(
+        csm_rules.SnapshotError, match="unknown signal 'usage_trnd' \\(did you mean 'usage_trend'"
+    ):
+        csm_rules.evaluate(snapshot)
 
 
 def test_observed_at_in_the_future_is_rejected() -> None:

@@ -30,7 +30,7 @@ from csm_rules.analytics._numpy import has_numpy, require_numpy
 from csm_rules.config.loader import Config, load_config
 from csm_rules.config.schema import Condition, ThresholdsFile, WeightsFile
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.vocabulary import CHURN_ORDER, SIGNALS, Band, ChurnLevel
+from csm_rules.domain.vocabulary import CHURN_ORDER, Band, ChurnLevel
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.health import best_recent_score, signal_subscores, snapshot_facts
 
@@ -56,16 +56,16 @@ __all__ = [
 BAND_CODES: tuple[Band, ...] = (Band.RED, Band.AMBER, Band.GREEN)
 _BAND_CODE = {band: code for code, band in enumerate(BAND_CODES)}
 _LEVEL_CODE = {level: code for code, level in enumerate(CHURN_ORDER)}
-_N = len(SIGNALS)
-_PATTERNS = 1 << _N
+#: Up to this many signals, present weights are looked up in a table of every presence pattern.
+_TABLE_SIGNALS = 16
 #: Facts that depend on the weights or the score; every other fact is fixed by the snapshot.
 _DYNAMIC_FACTS = frozenset({"health_score", "health_band", "health_drop_30d", "coverage"})
 # A score whose tenfold is this close to a half is rounded by Python itself (numpy rounds halves to even
 # on the binary value, Python on the exact decimal value); the margin is far above float error.
 _HALF_MARGIN = 1e-6
 
-#: Weights to score with: a weights file (segments honoured), one weight per signal id, or twelve
-#: weights in the order of :data:`csm_rules.SIGNALS` (one set for every account).
+#: Weights to score with: a weights file (segments honoured), one weight per signal id, or one weight
+#: per signal of the matrix's config in its order (:data:`csm_rules.SIGNALS`, then custom signals).
 WeightsLike = WeightsFile | Config | Mapping[str, float] | Sequence[float]
 
 
@@ -158,8 +158,8 @@ class SubscoreMatrix:
         ids: list[str] = []
         segments: list[str | None] = []
         subscores = array.array("d")
-        present_bits = array.array("H")
-        stale_bits = array.array("H")
+        present_bits = array.array("Q")
+        stale_bits = array.array("Q")
         segment_code = array.array("h")
         override = array.array("b")
         renewal_window = array.array("b")
@@ -179,7 +179,7 @@ class SubscoreMatrix:
                 row[index] = subscore
                 present |= 1 << index
             for signal in stale_signals:
-                stale |= 1 << SIGNALS.index(signal)
+                stale |= 1 << rules.signal_ids.index(signal)
             subscores.extend(row)
             present_bits.append(present)
             stale_bits.append(stale)
@@ -233,19 +233,29 @@ class SubscoreMatrix:
             _plan=self._plan,
         )
 
+    @property
+    def signal_ids(self) -> tuple[str, ...]:
+        """The columns' signals: the config's, built-in then custom (:data:`~csm_rules.SIGNALS` first)."""
+        return self.config.compiled.signal_ids
+
+    @property
+    def width(self) -> int:
+        """How many signals (sub-score columns) each row has."""
+        return len(self.config.compiled.signal_ids)
+
     def subscore_rows(self) -> list[tuple[float, ...]]:
-        """Per account, the twelve sub-scores in :data:`~csm_rules.SIGNALS` order (NaN = missing/stale)."""
-        values = self._subscores
-        return [tuple(values[i * _N : (i + 1) * _N]) for i in range(len(self))]
+        """Per account, the sub-scores in :attr:`signal_ids` order (NaN = missing/stale)."""
+        values, width = self._subscores, self.width
+        return [tuple(values[i * width : (i + 1) * width]) for i in range(len(self))]
 
     def stale_signals(self, row: int) -> tuple[str, ...]:
         """The signals that were stale (too old) for the account in ``row``."""
         bits = self._stale[row]
-        return tuple(signal for bit, signal in enumerate(SIGNALS) if bits >> bit & 1)
+        return tuple(signal for bit, signal in enumerate(self.signal_ids) if bits >> bit & 1)
 
     @property
     def subscores(self) -> NDArray[np.float64]:
-        """``(n, 12)`` sub-scores in :data:`~csm_rules.SIGNALS` order; NaN where missing or stale (numpy)."""
+        """``(n, signals)`` sub-scores in :attr:`signal_ids` order; NaN where missing or stale (numpy)."""
         return self._arrays()["subscores"]  # type: ignore[no-any-return]
 
     def _arrays(self) -> dict[str, Any]:
@@ -255,11 +265,11 @@ class SubscoreMatrix:
             require_numpy()
             import numpy as np
 
-            n = len(self)
-            subscores = np.frombuffer(self._subscores, dtype=np.float64).reshape(n, _N)
+            n, width = len(self), self.width
+            subscores = np.frombuffer(self._subscores, dtype=np.float64).reshape(n, width)
             cache["subscores"] = subscores
             # one contiguous row per signal, missing as 0.0 (adds nothing, as a skipped signal adds nothing)
-            cache["filled"] = np.fmax(subscores.T, 0.0, out=np.empty((_N, n)))  # sub-scores are ≥ 0
+            cache["filled"] = np.fmax(subscores.T, 0.0, out=np.empty((width, n)))  # sub-scores are ≥ 0
             segment_code = np.frombuffer(self._segment_code, dtype=np.int16)
             order = np.argsort(segment_code, kind="stable")
             codes = segment_code[order]
@@ -268,7 +278,7 @@ class SubscoreMatrix:
             cache["segment_order"] = order
             cache["segment_groups"] = [(int(codes[a]), a, b) for a, b in zip(starts, ends, strict=True)]
             cache["filled_by_segment"] = np.ascontiguousarray(cache["filled"][:, order])
-            cache["present"] = np.frombuffer(self._present, dtype=np.uint16).astype(np.intp)
+            cache["present"] = np.frombuffer(self._present, dtype=np.uint64).astype(np.intp)
             cache["segment_code"] = segment_code.astype(np.intp)
             cache["override"] = np.frombuffer(self._override, dtype=np.int8)
             cache["renewal_window"] = np.frombuffer(self._renewal_window, dtype=np.int8).astype(bool)
@@ -278,7 +288,7 @@ class SubscoreMatrix:
 
 
 def row_weights(matrix: SubscoreMatrix, weights: WeightsLike | None = None) -> list[tuple[float, ...]]:
-    """The weight set (twelve weights, SIGNALS order) that scores each row of the matrix."""
+    """The weight set (one weight per signal, in the matrix's order) that scores each row of the matrix."""
     sets, by_segment = _weight_sets(weights, matrix)
     return [sets[by_segment[code]] for code in matrix._segment_code]
 
@@ -287,23 +297,29 @@ def _weight_sets(
     weights: WeightsLike | None, matrix: SubscoreMatrix
 ) -> tuple[list[tuple[float, ...]], list[int]]:
     """Weight sets (default first) and, per segment code of the matrix, which set scores it."""
+    ids = matrix.signal_ids
     if weights is None:
         weights = matrix.config.weights
     if isinstance(weights, Config):
         weights = weights.weights
     if not isinstance(weights, WeightsFile):
         if isinstance(weights, Mapping):
-            weights = WeightsFile(weights=dict(weights))
+            given = dict(weights)
         else:
             values = list(weights)
-            if len(values) != _N:
+            if len(values) != len(ids):
                 raise ValueError(
-                    f"expected {_N} weights (one per signal, in SIGNALS order), got {len(values)}"
+                    f"expected {len(ids)} weights (one per signal, in the order {list(ids)}),"
+                    f" got {len(values)}"
                 )
-            weights = WeightsFile(weights=dict(zip(SIGNALS, values, strict=True)))
+            given = dict(zip(ids, values, strict=True))
+        weights = WeightsFile.model_validate({"weights": given}, context={"signals": ids})
+    unweighed = [s for s in ids if s not in weights.weights]
+    if unweighed:
+        raise ValueError(f"the weights give no weight to signal(s) {unweighed} of the matrix's config")
     names = list(weights.segments)
-    sets = [tuple(weights.weights[s] for s in SIGNALS)]
-    sets += [tuple(weights.segments[name][s] for s in SIGNALS) for name in names]
+    sets = [tuple(weights.weights[s] for s in ids)]
+    sets += [tuple(weights.segments[name][s] for s in ids) for name in names]
     by_segment = [names.index(seg) + 1 if seg in names else 0 for seg in matrix._segment_names]
     return sets, by_segment
 
@@ -423,19 +439,31 @@ def _health(matrix: SubscoreMatrix, weights: WeightsLike | None) -> tuple[Health
     arrays = matrix._arrays()
     thresholds: ThresholdsFile = matrix.config.thresholds
     sets, by_segment = _weight_sets(weights, matrix)
-    table = np.array(sets, dtype=np.float64)  # (sets, 12)
+    table = np.array(sets, dtype=np.float64)  # (sets, signals)
     n = len(matrix)
 
-    # present weight per (set, presence pattern), summed signal by signal like the single-account path
-    bits = (np.arange(_PATTERNS)[:, None] >> np.arange(_N)) & 1
-    present_weight_table = np.zeros((len(sets), _PATTERNS))
-    for s in range(_N):
-        present_weight_table += bits[:, s] * table[:, s : s + 1]
-    coverage_table = present_weight_table / present_weight_table[:, -1:]
+    # present weight, summed signal by signal like the single-account path: looked up per (set, presence
+    # pattern) in a table while the patterns are few, else summed per account
+    width = matrix.width
     set_index = np.asarray(by_segment, dtype=np.intp)[arrays["segment_code"]]
-    flat = set_index * _PATTERNS + arrays["present"]
-    present_weight = present_weight_table.ravel()[flat]
-    coverage = coverage_table.ravel()[flat]
+    if width <= _TABLE_SIGNALS:
+        patterns = 1 << width
+        bits = (np.arange(patterns)[:, None] >> np.arange(width)) & 1
+        present_weight_table = np.zeros((len(sets), patterns))
+        for s in range(width):
+            present_weight_table += bits[:, s] * table[:, s : s + 1]
+        coverage_table = present_weight_table / present_weight_table[:, -1:]
+        flat = set_index * patterns + arrays["present"]
+        present_weight = present_weight_table.ravel()[flat]
+        coverage = coverage_table.ravel()[flat]
+    else:
+        present_weight = np.zeros(n)
+        for s in range(width):
+            present_weight += ((arrays["present"] >> s) & 1) * table[set_index, s]
+        full = np.zeros(len(sets))
+        for s in range(width):
+            full += table[:, s]
+        coverage = present_weight / full[set_index]
 
     divisor = np.where(present_weight > 0, present_weight, 1.0)
     if len(sets) == 1:
@@ -566,7 +594,7 @@ def reweight_python(matrix: SubscoreMatrix, weights: WeightsLike) -> tuple[list[
     for row in range(len(matrix)):
         set_index = by_segment[matrix._segment_code[row]]
         weight_set = sets[set_index]
-        subscores = values[row * _N : (row + 1) * _N]
+        subscores = values[row * matrix.width : (row + 1) * matrix.width]
         present = [(sub, w) for sub, w in zip(subscores, weight_set, strict=True) if not math.isnan(sub)]
         present_weight = sum(w for _, w in present)
         coverage = present_weight / totals[set_index]

@@ -22,9 +22,10 @@ from typing import Any
 from csm_rules.analytics.columns import PortfolioScores, SubscoreMatrix, WeightsLike, row_weights
 from csm_rules.analytics.diff import MIGRATION_ORDER, ConfigDiff
 from csm_rules.analytics.metrics import BacktestReport
+from csm_rules.domain.signals import signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
-from csm_rules.domain.vocabulary import SIGNALS, Band, ChurnLevel
+from csm_rules.domain.vocabulary import Band, ChurnLevel
 from csm_rules.text.escape import html_text
 
 __all__ = [
@@ -73,8 +74,10 @@ RENEWAL_WINDOW_DAYS = 90
 
 
 def signal_label(signal: str) -> str:
-    """A signal's plain-language label for people who do not read config ids (one place to swap later)."""
-    return signal.replace("_", " ").capitalize().replace("Tam ", "TAM ")
+    """A signal's plain-language label (its ``SignalSpec.label``), capitalised for a chart or a table."""
+    spec = signal_spec(signal)
+    label = spec.label if spec is not None else signal.replace("_", " ")
+    return label[:1].upper() + label[1:]
 
 
 def signal_drag(matrix: SubscoreMatrix, weights: WeightsLike | None = None) -> dict[str, float]:
@@ -82,19 +85,18 @@ def signal_drag(matrix: SubscoreMatrix, weights: WeightsLike | None = None) -> d
 
     Averaged over the accounts where the signal is present and fresh; pure Python.
     """
-    lost = dict.fromkeys(SIGNALS, 0.0)
-    seen = dict.fromkeys(SIGNALS, 0)
+    ids = matrix.signal_ids
+    lost = dict.fromkeys(ids, 0.0)
+    seen = dict.fromkeys(ids, 0)
     for subscores, weight_set in zip(matrix.subscore_rows(), row_weights(matrix, weights), strict=True):
-        present = [
-            (s, sub, w) for s, sub, w in zip(SIGNALS, subscores, weight_set, strict=True) if sub == sub
-        ]
+        present = [(s, sub, w) for s, sub, w in zip(ids, subscores, weight_set, strict=True) if sub == sub]
         total = sum(w for _, _, w in present)
         if total <= 0:
             continue
         for signal, sub, weight in present:
             lost[signal] += weight / total * (100.0 - sub)
             seen[signal] += 1
-    averages = {s: lost[s] / seen[s] if seen[s] else 0.0 for s in SIGNALS}
+    averages = {s: lost[s] / seen[s] if seen[s] else 0.0 for s in ids}
     return dict(sorted(averages.items(), key=lambda item: (-item[1], item[0])))
 
 

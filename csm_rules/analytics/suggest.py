@@ -32,7 +32,7 @@ from csm_rules.analytics._numpy import require_numpy
 from csm_rules.analytics.columns import SubscoreMatrix, reweight
 from csm_rules.analytics.metrics import roc_auc, top_decile_lift
 from csm_rules.config.schema import WeightsFile
-from csm_rules.domain.vocabulary import SIGNALS
+from csm_rules.domain.signals import SIGNALS
 
 if TYPE_CHECKING:
     import numpy as np

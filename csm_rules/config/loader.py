@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from csm_rules._resources import data_path
 from csm_rules.config.schema import KNOWN_KEYS, ThresholdsFile, WeightsFile, did_you_mean
+from csm_rules.domain.signals import SIGNALS, register_custom_signals
 from csm_rules.errors import ConfigError
 from csm_rules.rules.compiled import CompiledRules, compile_rules
 
@@ -51,8 +53,18 @@ class Config:
         weights_path: str = "<memory>",
         thresholds_path: str = "<memory>",
     ) -> Config:
-        """Build a config from already-validated models (used by tests and weight suggestion)."""
+        """Build a config from already-validated models (used by tests and weight suggestion).
+
+        Raises :class:`ConfigError` when the weights do not weigh exactly the thresholds' signals
+        (a custom signal without a weight, or a weight for a signal the thresholds do not declare).
+        """
+        problems = _weights_cover(weights, thresholds.signal_ids())
+        if problems:
+            raise ConfigError(
+                "invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), problems=problems
+            )
         fingerprint = _fingerprint(weights, thresholds)
+        register_custom_signals(thresholds.signal_specs())
         return cls(
             weights=weights,
             thresholds=thresholds,
@@ -77,10 +89,33 @@ def _default_config() -> Config:
     return _load(data_path("weights.yaml"), data_path("thresholds.yaml"))
 
 
-def _load(weights_path: Path, thresholds_path: Path) -> Config:
+def _weights_cover(weights: WeightsFile, signals: tuple[str, ...]) -> list[str]:
+    """Problems when a weight set does not weigh exactly ``signals``."""
     problems: list[str] = []
-    weights_model = _parse(weights_path, WeightsFile, problems)
-    thresholds_model = _parse(thresholds_path, ThresholdsFile, problems)
+    for name, weight_set in (
+        ("weights", weights.weights),
+        *((f"segments.{k}", v) for k, v in weights.segments.items()),
+    ):
+        missing = [s for s in signals if s not in weight_set]
+        unknown = [s for s in weight_set if s not in signals]
+        if missing:
+            problems.append(f"{name}: weight missing for signal(s): {', '.join(missing)}")
+        if unknown:
+            problems.append(f"{name}: no signal {', '.join(map(repr, unknown))} in the thresholds")
+    return problems
+
+
+def _load(weights_path: Path, thresholds_path: Path) -> Config:
+    # The thresholds come first: they declare the custom signals the weights must weigh. Problems are
+    # listed weights first, as the files are named.
+    thresholds_problems: list[str] = []
+    thresholds_model = _parse(thresholds_path, ThresholdsFile.from_data, thresholds_problems)
+    signals = thresholds_model.signal_ids() if thresholds_model is not None else SIGNALS
+    problems: list[str] = []
+    weights_model = _parse(
+        weights_path, lambda data: WeightsFile.model_validate(data, context={"signals": signals}), problems
+    )
+    problems += thresholds_problems
     if problems or weights_model is None or thresholds_model is None:
         raise ConfigError(
             "invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), problems=problems
@@ -90,7 +125,7 @@ def _load(weights_path: Path, thresholds_path: Path) -> Config:
     )
 
 
-def _parse(path: Path, model: type[_M], problems: list[str]) -> _M | None:
+def _parse(path: Path, validate: Callable[[Any], _M], problems: list[str]) -> _M | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -108,7 +143,7 @@ def _parse(path: Path, model: type[_M], problems: list[str]) -> _M | None:
         problems.append(f"{path}:1:1: expected a mapping at the top level, got {type(data).__name__}")
         return None
     try:
-        return model.model_validate(data)
+        return validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -182,8 +217,14 @@ def _find_key(node: yaml.Node, key: str) -> yaml.Node | None:
 
 
 def _fingerprint(weights: WeightsFile, thresholds: ThresholdsFile) -> str:
+    # A section that is absent and one that is empty are the same config: so is a config written before
+    # the section existed, whose fingerprint stays what it was.
+    exclude = {"custom_signals"} if not thresholds.custom_signals else None
     canonical = json.dumps(
-        {"weights": weights.model_dump(mode="json"), "thresholds": thresholds.model_dump(mode="json")},
+        {
+            "weights": weights.model_dump(mode="json"),
+            "thresholds": thresholds.model_dump(mode="json", exclude=exclude),
+        },
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,

@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from csm_rules.domain.vocabulary import (
+from csm_rules.domain.signals import (
+    BUILTIN_SIGNALS,
     CATEGORICAL_FIELDS,
     SIGNAL_INPUTS,
     SIGNALS,
-    Band,
-    ChurnLevel,
-    Confidence,
+    SignalInput,
+    SignalSpec,
+    Unit,
 )
+from csm_rules.domain.vocabulary import Band, ChurnLevel, CollectionsRisk, Confidence
 
 __all__ = [
     "FACTS",
     "Condition",
+    "CustomInput",
+    "CustomSignal",
     "ThresholdsFile",
     "WeightsFile",
     "did_you_mean",
@@ -34,35 +41,32 @@ _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_bui
 Score = Annotated[float, Field(ge=0, le=100)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
-#: Facts a condition may test: snapshot fields and computed values, with their kind.
-#: "number" facts take gt/ge/lt/le/eq/ne; categorical facts take eq/ne/in/not_in with allowed values.
-FACTS: dict[str, str | tuple[str, ...]] = {
-    "feature_adoption_rate": "number",
-    "open_ticket_count": "number",
-    "days_since_last_interaction": "number",
-    "login_frequency_days": "number",
-    "usage_trend_pct": "number",
-    "invoice_days_overdue": "number",
-    "nps_score": "number",
-    "csat": "number",
-    "days_to_renewal": "number",
-    "seats_utilization_rate": "number",
-    "seats_used": "number",
-    "seats_purchased": "number",
-    "escalation_count_90_days": "number",
-    "days_since_last_escalation": "number",
-    "arr": "number",
-    "price_per_seat": "number",
-    "health_score": "number",
-    "health_drop_30d": "number",
-    "coverage": "number",
-    "modules_count": "number",
-    "integrations_count": "number",
-    "days_to_contract_end": "number",
-    "segment": "text",
-    "health_band": tuple(Band),
-    **CATEGORICAL_FIELDS,
-}
+FactKind = str | tuple[str, ...]
+
+#: Facts a condition may test: every built-in signal input (from its :class:`SignalSpec`), the snapshot
+#: context and the values the engine computes, with their kind. "number" facts take gt/ge/lt/le/eq/ne;
+#: categorical facts take eq/ne/in/not_in with allowed values. A config's custom signals add their own
+#: (:meth:`ThresholdsFile.facts`).
+FACTS: Mapping[str, FactKind] = MappingProxyType(
+    {
+        **{
+            i.field: ("number" if i.kind == "number" else i.values) for s in BUILTIN_SIGNALS for i in s.inputs
+        },
+        "seats_used": "number",
+        "seats_purchased": "number",
+        "arr": "number",
+        "price_per_seat": "number",
+        "health_score": "number",
+        "health_drop_30d": "number",
+        "coverage": "number",
+        "modules_count": "number",
+        "integrations_count": "number",
+        "days_to_contract_end": "number",
+        "segment": "text",
+        "health_band": tuple(Band),
+        "collections_risk": tuple(CollectionsRisk),
+    }
+)
 
 #: Facts the engine computes (everything else in FACTS is read from the snapshot).
 COMPUTED_FACTS: frozenset[str] = frozenset(
@@ -107,7 +111,7 @@ class Condition(BaseModel):
     any_of: tuple[Condition, ...] | None = None
 
     @model_validator(mode="after")
-    def _one_shape(self) -> Condition:
+    def _one_shape(self, info: ValidationInfo) -> Condition:
         ops = [op for op in _OPERATORS if getattr(self, "in_" if op == "in" else op) is not None]
         groups = [g for g in ("all_of", "any_of") if getattr(self, g) is not None]
         if groups:
@@ -122,14 +126,15 @@ class Condition(BaseModel):
             raise ValueError(
                 f"a condition needs `signal` and one operator ({', '.join(_OPERATORS)}), or all_of/any_of"
             )
-        if self.signal not in FACTS:
-            raise ValueError(f"unknown signal {self.signal!r}{did_you_mean(self.signal, FACTS)}")
+        facts = _context_facts(info)
+        if self.signal not in facts:
+            raise ValueError(f"unknown signal {self.signal!r}{did_you_mean(self.signal, facts)}")
         if len(ops) != 1:
             raise ValueError(
                 f"condition on {self.signal!r} needs exactly one operator of {', '.join(_OPERATORS)}"
             )
         op = ops[0]
-        kind = FACTS[self.signal]
+        kind = facts[self.signal]
         expected = self.expected
         if kind == "number":
             values = expected if isinstance(expected, tuple) else (expected,)
@@ -172,10 +177,24 @@ class Condition(BaseModel):
         return found
 
 
-def _check_signal_keys(mapping: dict[str, Any], what: str) -> None:
-    unknown = [k for k in mapping if k not in SIGNALS]
-    missing = [s for s in SIGNALS if s not in mapping]
-    problems = [f"unknown signal {k!r}{did_you_mean(k, SIGNALS)}" for k in unknown]
+def _context_facts(info: ValidationInfo) -> Mapping[str, FactKind]:
+    """The facts conditions may test: a config's own (custom signals included) when validating one."""
+    context = info.context
+    facts = context.get("facts") if isinstance(context, dict) else None
+    return facts if facts is not None else FACTS
+
+
+def _context_signals(info: ValidationInfo) -> tuple[str, ...]:
+    """The signal ids a weight set must cover: the built-in ones, plus a config's custom signals."""
+    context = info.context
+    signals = context.get("signals") if isinstance(context, dict) else None
+    return tuple(signals) if signals is not None else SIGNALS
+
+
+def _check_signal_keys(mapping: dict[str, Any], what: str, signals: tuple[str, ...] = SIGNALS) -> None:
+    unknown = [k for k in mapping if k not in signals]
+    missing = [s for s in signals if s not in mapping]
+    problems = [f"unknown signal {k!r}{did_you_mean(k, signals)}" for k in unknown]
     if missing:
         problems.append(f"{what} missing for signal(s): {', '.join(missing)}")
     if problems:
@@ -186,8 +205,8 @@ def _check_signal_keys(mapping: dict[str, Any], what: str) -> None:
 MIN_WEIGHT = 1e-6
 
 
-def _weight_set(value: dict[str, float]) -> dict[str, float]:
-    _check_signal_keys(value, "weight")
+def _weight_set(value: dict[str, float], signals: tuple[str, ...] = SIGNALS) -> dict[str, float]:
+    _check_signal_keys(value, "weight", signals)
     negative = [k for k, w in value.items() if w < 0]
     if negative:
         raise ValueError(f"weights must be ≥ 0: {', '.join(negative)}")
@@ -196,7 +215,7 @@ def _weight_set(value: dict[str, float]) -> dict[str, float]:
         raise ValueError(f"a weight is 0 or at least {MIN_WEIGHT:g}: {', '.join(tiny)}")
     if sum(value.values()) <= 0:
         raise ValueError("weights must not all be zero")
-    return {s: float(value[s]) for s in SIGNALS}
+    return {s: float(value[s]) for s in signals}
 
 
 class WeightsFile(BaseModel):
@@ -208,16 +227,19 @@ class WeightsFile(BaseModel):
 
     @field_validator("weights")
     @classmethod
-    def _complete(cls, value: dict[str, float]) -> dict[str, float]:
-        return _weight_set(value)
+    def _complete(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        return _weight_set(value, _context_signals(info))
 
     @field_validator("segments")
     @classmethod
-    def _segments_complete(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    def _segments_complete(
+        cls, value: dict[str, dict[str, float]], info: ValidationInfo
+    ) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
+        signals = _context_signals(info)
         for name, weights in value.items():
             try:
-                out[name.lower()] = _weight_set(weights)
+                out[name.lower()] = _weight_set(weights, signals)
             except ValueError as exc:
                 raise ValueError(f"segment {name!r}: {exc}") from None
         return out
@@ -257,12 +279,131 @@ class Component(BaseModel):
         return (last > first) - (last < first)
 
 
+_IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+
+
+class CustomInput(BaseModel):
+    """The one input of a custom signal: a key of the snapshot's ``custom`` mapping (a portfolio column,
+    a Notion property), a number or a category."""
+
+    model_config = _STRICT
+    field: Annotated[str, Field(pattern=_IDENTIFIER)]
+    kind: Literal["number", "category"]
+    values: tuple[str, ...] = ()
+    """The allowed values of a category, in order."""
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+    unit: Unit = "number"
+    label: str | None = None
+    """The field in plain words (default: the signal's label)."""
+    phrase: str | None = None
+    """A value in words, ``{value}`` standing for the formatted value (default: ``{label}: {value}``)."""
+    levels: dict[str, str] = Field(default_factory=dict)
+    """Category value → its phrase (default: ``{label} {value}``)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CustomInput:
+        if self.kind == "category":
+            if not self.values:
+                raise ValueError(f"custom input {self.field!r} is a category: list its `values`")
+            if len(set(self.values)) != len(self.values):
+                raise ValueError(f"custom input {self.field!r}: `values` repeats a value")
+            if self.minimum is not None or self.maximum is not None or self.integer:
+                raise ValueError(
+                    f"custom input {self.field!r} is a category: minimum/maximum/integer do not apply"
+                )
+            unknown = [k for k in self.levels if k not in self.values]
+            if unknown:
+                raise ValueError(f"custom input {self.field!r}: phrases for unknown value(s) {unknown}")
+        else:
+            if self.values or self.levels:
+                raise ValueError(
+                    f"custom input {self.field!r} is a number: `values` and `levels` do not apply"
+                )
+            if self.minimum is not None and self.maximum is not None and self.minimum >= self.maximum:
+                raise ValueError(f"custom input {self.field!r}: minimum must be below maximum")
+        if self.phrase is not None and "{value}" not in self.phrase:
+            raise ValueError(f"custom input {self.field!r}: the phrase must contain {{value}}")
+        return self
+
+
 class SignalCurve(BaseModel):
     """The scoring of one signal: components keyed by snapshot field, and an optional max age."""
 
     model_config = _STRICT
     max_age_days: Annotated[int, Field(gt=0)] | None = None
     components: dict[str, Component]
+
+
+class CustomSignal(BaseModel):
+    """A signal declared in thresholds.yaml alone (``custom_signals:``): input, curve, staleness, words.
+
+    Example (weights.yaml then weighs ``product_qualified_leads`` like any signal)::
+
+        custom_signals:
+          product_qualified_leads:
+            label: product-qualified leads
+            input: {field: pql_count, kind: number, minimum: 0, integer: true, unit: count,
+                    phrase: "{value} product-qualified leads"}
+            curve: {points: [[0, 30], [10, 100]]}
+            max_age_days: 45
+            mentions: [PQL, product-qualified lead]
+    """
+
+    model_config = _STRICT
+    label: Annotated[str, Field(min_length=1)]
+    input: CustomInput
+    curve: Component
+    max_age_days: Annotated[int, Field(gt=0)] | None = None
+    mentions: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    """Words a text uses for this signal, besides its label (for the grounding check)."""
+    next_action: Annotated[str, Field(pattern=_IDENTIFIER)] = "checkin"
+
+    @model_validator(mode="after")
+    def _curve_fits_input(self) -> CustomSignal:
+        field = self.input.field
+        if self.input.kind == "number":
+            if self.curve.points is None:
+                raise ValueError(f"custom input {field!r} is a number, so its curve needs `points`")
+        else:
+            if self.curve.levels is None:
+                raise ValueError(f"custom input {field!r} is a category, so its curve needs `levels`")
+            unknown = [k for k in self.curve.levels if k not in self.input.values]
+            unscored = [v for v in self.input.values if v not in self.curve.levels]
+            if unknown:
+                raise ValueError(f"custom input {field!r}: unknown level(s) {unknown}")
+            if unscored:
+                raise ValueError(f"custom input {field!r}: no score for level(s) {unscored}")
+        return self
+
+    def spec(self, signal: str) -> SignalSpec:
+        """This signal as a :class:`SignalSpec` (``custom=True``)."""
+        item = self.input
+        label = item.label or self.label
+        levels = {value: item.levels.get(value, f"{label} {value}") for value in item.values}
+        words = (self.label, *self.mentions)
+        return SignalSpec(
+            signal,
+            self.label,
+            (
+                SignalInput(
+                    item.field,
+                    item.kind,
+                    label,
+                    unit=item.unit,
+                    values=item.values,
+                    minimum=item.minimum,
+                    maximum=item.maximum,
+                    integer=item.integer,
+                    phrase=item.phrase or "{label}: {value}",
+                    levels=MappingProxyType(levels),
+                ),
+            ),
+            mentions="|".join(r"\b" + re.escape(word) for word in words),
+            next_action=self.next_action,
+            custom=True,
+        )
 
 
 class Bands(BaseModel):
@@ -415,6 +556,9 @@ class ThresholdsFile(BaseModel):
 
     model_config = _STRICT
     signals: dict[str, SignalCurve]
+    custom_signals: dict[Annotated[str, Field(pattern=_IDENTIFIER)], CustomSignal] = Field(
+        default_factory=dict
+    )
     bands: Bands
     caps: tuple[Cap, ...] = ()
     missing_data: MissingData = Field(default_factory=MissingData)
@@ -461,6 +605,44 @@ class ThresholdsFile(BaseModel):
             raise ValueError("; ".join(problems))
         return {s: value[s] for s in SIGNALS}
 
+    @classmethod
+    def from_data(cls, data: Any) -> ThresholdsFile:
+        """Validate parsed thresholds.yaml data; conditions may test the custom signals' inputs."""
+        return cls.model_validate(data, context={"facts": facts_with_custom(data)})
+
+    def signal_specs(self) -> tuple[SignalSpec, ...]:
+        """Every signal this config scores: the built-in ones, then the custom ones in file order."""
+        return BUILTIN_SIGNALS + tuple(custom.spec(sid) for sid, custom in self.custom_signals.items())
+
+    def signal_ids(self) -> tuple[str, ...]:
+        """The ids of :meth:`signal_specs`, in order (what weights.yaml must weigh)."""
+        return SIGNALS + tuple(self.custom_signals)
+
+    def facts(self) -> Mapping[str, FactKind]:
+        """The facts conditions may test under this config (custom inputs included)."""
+        return _facts_of(self.custom_signals)
+
+    @model_validator(mode="after")
+    def _custom_signals_fit(self) -> ThresholdsFile:
+        problems: list[str] = []
+        fields: dict[str, str] = {}
+        for signal, custom in self.custom_signals.items():
+            field = custom.input.field
+            if signal in SIGNALS:
+                problems.append(f"custom signal {signal!r} has the id of a built-in signal")
+            if field in FACTS or field in _SNAPSHOT_FIELDS:
+                problems.append(
+                    f"custom signal {signal!r}: input field {field!r} is already a snapshot field"
+                )
+            if field in fields:
+                problems.append(
+                    f"custom signals {fields[field]!r} and {signal!r} read the same field {field!r}"
+                )
+            fields[field] = signal
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @model_validator(mode="after")
     def _unique_ids(self) -> ThresholdsFile:
         for what, items in (
@@ -474,6 +656,46 @@ class ThresholdsFile(BaseModel):
             if dupes:
                 raise ValueError(f"duplicate {what} id(s): {', '.join(dupes)}")
         return self
+
+
+#: Snapshot fields a custom input may not reuse (the built-in inputs and context fields are in FACTS).
+_SNAPSHOT_FIELDS = frozenset(
+    {
+        "account_id", "as_of", "name", "segment", "owner", "arr", "seats_purchased", "price_per_seat",
+        "modules_owned", "integrations_connected", "features", "contract_end_date", "collections_risk",
+        "value_metrics", "health_history", "completed_qbr_keys", "override", "observed_at", "notes",
+        "ticket_subjects", "custom", "last_interaction_date", "usage_history", "renewal_date", "seats_used",
+        "last_escalation_date",
+    }
+)  # fmt: skip
+
+
+def _facts_of(custom_signals: Mapping[str, CustomSignal]) -> Mapping[str, FactKind]:
+    if not custom_signals:
+        return FACTS
+    extra: dict[str, FactKind] = {}
+    for custom in custom_signals.values():
+        item = custom.input
+        extra[item.field] = "number" if item.kind == "number" else item.values
+    return MappingProxyType({**FACTS, **extra})
+
+
+def facts_with_custom(data: Any) -> Mapping[str, FactKind]:
+    """The facts of raw thresholds data: FACTS plus each custom signal that validates on its own.
+
+    Used before the whole file is validated, so conditions can name custom inputs; a custom signal that
+    does not validate adds nothing here and is reported by the full validation.
+    """
+    blocks = data.get("custom_signals") if isinstance(data, dict) else None
+    if not isinstance(blocks, dict):
+        return FACTS
+    valid: dict[str, CustomSignal] = {}
+    for signal, block in blocks.items():
+        try:
+            valid[str(signal)] = CustomSignal.model_validate(block)
+        except ValueError:
+            continue
+    return _facts_of(valid)
 
 
 #: Every key the two files may contain, for did-you-mean suggestions on unknown keys.
@@ -498,6 +720,8 @@ KNOWN_KEYS: frozenset[str] = frozenset(
             Adoption,
             QBR,
             Narration,
+            CustomInput,
+            CustomSignal,
             ThresholdsFile,
         )
         for name in model.model_fields

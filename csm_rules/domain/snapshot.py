@@ -11,14 +11,15 @@ wrong types, NaN, infinities, negative counts, rates out of range and unknown en
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
+from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.vocabulary import (
-    SIGNALS,
     Band,
     CollectionsRisk,
     Engagement,
@@ -46,6 +47,7 @@ AnyInt = Annotated[int, Strict()]
 NonNegFloat = Annotated[float, Strict(), Field(ge=0)]
 Rate = Annotated[float, Strict(), Field(ge=0, le=1)]
 Text = Annotated[str, Strict()]
+CustomValue = Annotated[float, Strict()] | Annotated[str, Strict(), Field(min_length=1)]
 # Band and CollectionsRisk accept any case themselves (the TAM agent writes "Red").
 RagBand = Band
 Collections = CollectionsRisk
@@ -172,6 +174,11 @@ class AccountSnapshot(BaseModel):
     observed_at: dict[str, date] = Field(default_factory=dict)
     notes: Text | None = None
     ticket_subjects: tuple[Text, ...] = ()
+    custom: dict[Annotated[str, Strict(), Field(pattern=r"^[a-z][a-z0-9_]*$")], CustomValue] = Field(
+        default_factory=dict
+    )
+    """Inputs of the custom signals declared in thresholds.yaml (``custom_signals:``), by input field name;
+    checked against their declaration (kind, range, values) when the account is evaluated."""
 
     # signals
     feature_adoption_rate: Rate | None = None
@@ -261,7 +268,8 @@ class AccountSnapshot(BaseModel):
             rate = sum(map(_by_adoption_rate, features)) / len(features)
             values["feature_adoption_rate"] = _round6(rate)
         for signal, seen in values["observed_at"].items():
-            if signal not in _SIGNAL_SET:
+            # A custom signal's id is known only to the config: evaluate() checks those keys.
+            if signal not in _SIGNAL_SET and not _CUSTOM_ID.match(signal):
                 raise _Inconsistent(
                     "observed_at", f"unknown signal {signal!r}; expected one of {list(SIGNALS)}"
                 )
@@ -279,6 +287,7 @@ class AccountSnapshot(BaseModel):
 
 
 _SIGNAL_SET = frozenset(SIGNALS)  # membership test; SIGNALS keeps the order for messages
+_CUSTOM_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _by_date = attrgetter("date")
 _by_adoption_rate = attrgetter("adoption_rate")
 _MAX_FAST_ROUND6 = 1000.0

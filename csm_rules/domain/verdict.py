@@ -4,7 +4,7 @@ The verdict types are immutable named tuples rather than pydantic models: a verd
 nested records, and building them must cost little (``evaluate`` is called for whole portfolios).
 They serialise to JSON with :meth:`AccountVerdict.model_dump_json`, byte-identical for the same
 snapshot and config in any process. Collections are tuples, in a fixed order (signals in the
-canonical order of :data:`csm_rules.domain.vocabulary.SIGNALS`, rules in config order).
+canonical order of :data:`csm_rules.domain.signals.SIGNALS`, rules in config order).
 """
 
 from __future__ import annotations

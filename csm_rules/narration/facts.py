@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from csm_rules.domain.signals import signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import (
     AccountVerdict,
@@ -20,13 +21,13 @@ from csm_rules.domain.verdict import (
     MatchedCondition,
 )
 from csm_rules.narration.phrases import (
-    SIGNAL_LABELS,
     condition_phrase,
     contribution_phrase,
     format_money,
     format_number,
     format_percent,
     format_score,
+    signal_label,
 )
 
 __all__ = [
@@ -52,20 +53,6 @@ _TRIGGER_KINDS = {
 }
 
 # Which next action fits the signal that hurts most (wording lives in narrators/_macros.j2).
-_ACTION_FOR_SIGNAL = {
-    "payment": "payment",
-    "escalations": "escalation",
-    "tam_health": "tam",
-    "login_frequency": "reengage",
-    "usage_trend": "reengage",
-    "feature_adoption": "reengage",
-    "seat_utilization": "reengage",
-    "support": "support",
-    "stakeholder_engagement": "reconnect",
-    "last_interaction": "reconnect",
-    "satisfaction": "satisfaction",
-    "renewal_proximity": "renewal",
-}
 
 
 @dataclass(frozen=True)
@@ -142,7 +129,7 @@ class QBRFacts:
 def _signal_fact(c: Contribution) -> SignalFact:
     return SignalFact(
         signal=c.signal,
-        label=SIGNAL_LABELS.get(c.signal, c.signal.replace("_", " ")),
+        label=signal_label(c.signal),
         phrase=contribution_phrase(c.signal, c.value),
         subscore=format_number(c.subscore),
         points_lost=c.weight * (100.0 - c.subscore),
@@ -204,9 +191,9 @@ def _next_action(verdict: AccountVerdict, risks: tuple[SignalFact, ...]) -> str:
     if "tam_escalation" in kinds:
         return "escalation"
     for risk in risks:
-        action = _ACTION_FOR_SIGNAL.get(risk.signal)
-        if action is not None:
-            return action
+        spec = signal_spec(risk.signal)
+        if spec is not None:
+            return spec.next_action
     if verdict.health.band.value == "GREEN" and verdict.churn.level.value == "low":
         return "steady"
     return "checkin"

@@ -17,36 +17,26 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from csm_rules.domain.signals import BUILTIN_SIGNALS, all_signal_specs
 from csm_rules.domain.verdict import AccountVerdict
-from csm_rules.domain.vocabulary import SIGNAL_INPUTS, SIGNALS
 
 __all__ = ["SIGNAL_MENTIONS", "GroundingResult", "allowed_numbers", "check_grounding", "signals_in_verdict"]
 
-#: How a text names each signal (case-insensitive regular expressions).
-SIGNAL_MENTIONS: dict[str, str] = {
-    "feature_adoption": r"feature adoption|adoption rate",
-    "support": r"support tickets?|open tickets?|ticket sentiment|\btickets?\b",
-    "last_interaction": r"last (?:interaction|contact)|no contact|last spoke",
-    "login_frequency": r"\blog-?ins?\b|logging in|\blog in\b",
-    "usage_trend": (
-        r"\busage (?:is |has )?(?:declin|grow|down\b|up\b|trend|drop|fall|stable|flat)|no product usage"
-    ),
-    "payment": r"\binvoices?\b|\bpayments?\b|overdue|unpaid",
-    "stakeholder_engagement": r"stakeholder",
-    "satisfaction": r"\bnps\b|\bcsat\b|satisfaction",
-    "renewal_proximity": r"\brenew",
-    "seat_utilization": r"seat utili[sz]ation|seats? (?:in use|used)|of (?:their |its |the )?seats",
-    "escalations": r"escalat",
-    "tam_health": r"\btam\b|technical account manager",
-}
+#: How a text names each built-in signal (case-insensitive regular expressions, from the signal specs).
+SIGNAL_MENTIONS: dict[str, str] = {spec.id: spec.mentions for spec in BUILTIN_SIGNALS}
 
-_SIGNAL_PATTERNS = {signal: re.compile(pattern, re.IGNORECASE) for signal, pattern in SIGNAL_MENTIONS.items()}
+
+@functools.cache
+def _mention_pattern(mentions: str) -> re.Pattern[str]:
+    return re.compile(mentions, re.IGNORECASE)
+
 
 # A number as written in prose: 1,200 / 72.5 / 45 / -3.2 (a sign is read as words, so ignore it).
 _NUMBER = re.compile(r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\d])")
@@ -59,16 +49,6 @@ _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 # Identifiers and hashes: their digits are not facts a text may state.
 _SKIP_KEYS = frozenset({"account_id", "config_fingerprint", "rules_version", "idempotency_key", "covers"})
-
-# Snapshot fields that feed a signal but are not listed as its scoring inputs.
-_FIELD_SIGNALS: dict[str, str] = {
-    "seats_used": "seat_utilization",
-    "seats_purchased": "seat_utilization",
-    "renewal_date": "renewal_proximity",
-    "last_interaction_date": "last_interaction",
-    "last_escalation_date": "escalations",
-    "usage_history": "usage_trend",
-}
 
 
 @dataclass(frozen=True)
@@ -147,7 +127,9 @@ def allowed_numbers(verdict: AccountVerdict, extra: Iterable[float] = ()) -> fro
 
 def signals_in_verdict(verdict: AccountVerdict) -> frozenset[str]:
     """The signals the verdict holds a value or evidence for (the only ones a text may name)."""
-    field_signal = {f: s for s, fields in SIGNAL_INPUTS.items() for f in fields} | _FIELD_SIGNALS
+    specs = all_signal_specs()
+    field_signal = {f: spec.id for spec in specs for f in (*spec.fields, *spec.derived_from)}
+    ids = {spec.id for spec in specs}
     found = {c.signal for c in verdict.health.contributions}
     found.update(m.signal for m in verdict.health.movers)
     evidence = [c for t in verdict.churn.triggers for c in t.evidence]
@@ -155,7 +137,7 @@ def signals_in_verdict(verdict: AccountVerdict) -> frozenset[str]:
     evidence += [c for o in verdict.expansions for c in o.evidence]
     for condition in evidence:
         name = condition.signal
-        if name in SIGNALS:
+        if name in ids:
             found.add(name)
         elif name in field_signal:
             found.add(field_signal[name])
@@ -213,11 +195,9 @@ def check_grounding(
             problems.append(f"number {literal} is not in the verdict")
 
     present = signals_in_verdict(verdict)
-    for signal, pattern in _SIGNAL_PATTERNS.items():
-        if signal not in present and pattern.search(body):
-            problems.append(
-                f"names the {signal.replace('_', ' ')} signal, which the verdict has no value for"
-            )
+    for spec in all_signal_specs():
+        if spec.id not in present and _mention_pattern(spec.mentions).search(body):
+            problems.append(f"names the {spec.label} signal, which the verdict has no value for")
 
     _, verdict_bands = _verdict_facts(verdict)
     verdict_bands.add(verdict.health.band.value)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from csm_rules.domain.vocabulary import CATEGORICAL_FIELDS, SIGNAL_INPUTS
+from csm_rules.domain.signals import BUILTIN_SIGNALS, SignalInput, known_input, signal_spec
 
 __all__ = [
     "SIGNAL_LABELS",
@@ -25,23 +25,18 @@ __all__ = [
     "format_percent",
     "format_score",
     "humanize",
+    "input_phrase",
+    "signal_label",
 ]
 
-#: How a colleague names each signal.
-SIGNAL_LABELS: dict[str, str] = {
-    "feature_adoption": "feature adoption",
-    "support": "support tickets",
-    "last_interaction": "last interaction",
-    "login_frequency": "login frequency",
-    "usage_trend": "usage trend",
-    "payment": "invoice payments",
-    "stakeholder_engagement": "stakeholder engagement",
-    "satisfaction": "NPS and CSAT",
-    "renewal_proximity": "renewal timing",
-    "seat_utilization": "seat utilisation",
-    "escalations": "escalations",
-    "tam_health": "TAM health rating",
-}
+#: How a colleague names each built-in signal (from its :class:`~csm_rules.domain.signals.SignalSpec`).
+SIGNAL_LABELS: dict[str, str] = {spec.id: spec.label for spec in BUILTIN_SIGNALS}
+
+
+def signal_label(signal: str) -> str:
+    """How a colleague names a signal, built-in or custom."""
+    spec = signal_spec(signal)
+    return spec.label if spec is not None else humanize(signal)
 
 
 def _half_up(value: float, places: int) -> Decimal:
@@ -88,92 +83,43 @@ def _plural(count: float, singular: str, plural: str) -> str:
     return f"{text} {singular if text == '1' else plural}"
 
 
-def _tickets(value: Any) -> str:
-    if value == 0:
-        return "no open support tickets"
-    return _plural(value, "open support ticket", "open support tickets")
+def _formatted(item: SignalInput, value: float) -> str:
+    unit = item.unit
+    if unit == "rate":
+        return format_percent(value)
+    if unit == "percent":
+        return f"{format_number(value)}%"
+    if unit == "days":
+        return format_days(value)
+    if unit == "money":
+        return format_money(value)
+    return format_number(value)
 
 
-def _last_interaction(value: Any) -> str:
-    if value == 0:
-        return "last contact today"
-    return f"no contact for {format_days(value)}"
+def input_phrase(item: SignalInput, value: Any) -> str:
+    """One input value in words, by its spec's phrase templates (``{value}`` formatted by its unit)."""
+    if item.kind == "category":
+        key = str(value)
+        found = item.levels.get(key) or item.levels.get(key.upper()) or item.levels.get(key.lower())
+        return found or f"{item.label} {humanize(key)}"
+    number = float(value)
+    template = item.phrase
+    if number == 0 and item.zero is not None:
+        template = item.zero
+    elif number == 1 and item.one is not None:
+        template = item.one
+    elif number > 0 and item.positive is not None:
+        template = item.positive
+    elif number < 0 and item.negative is not None:
+        template = item.negative
+    shown = abs(number) if template in (item.positive, item.negative) else number
+    return template.format(value=_formatted(item, shown), label=item.label)
 
 
-def _logins(value: Any) -> str:
-    if value == 1:
-        return "logins every day"
-    return f"logins every {format_days(value)}"
-
-
-def _usage_pct(value: Any) -> str:
-    if value == 0:
-        return "usage flat"
-    direction = "up" if value > 0 else "down"
-    return f"usage {direction} {format_number(abs(value))}%"
-
-
-_PAYMENT_STATUS = {
-    "current": "invoices paid on time",
-    "overdue_30": "invoices overdue",
-    "overdue_60": "invoices 60+ days overdue",
-    "overdue_90_plus": "invoices 90+ days overdue",
-}
-
-
-def _days_overdue(value: Any) -> str:
-    if value == 0:
-        return "invoices paid on time"
-    return f"invoices {format_days(value)} overdue"
-
-
-def _renewal(value: Any) -> str:
-    if value == 0:
-        return "renewal today"
-    if value < 0:
-        return f"renewal date passed {format_days(abs(value))} ago"
-    return f"renewal in {format_days(value)}"
-
-
-def _escalations(value: Any) -> str:
-    if value == 0:
-        return "no escalations in the last 90 days"
-    return _plural(value, "escalation", "escalations") + " in the last 90 days"
-
-
-def _last_escalation(value: Any) -> str:
-    if value == 0:
-        return "an escalation today"
-    return f"last escalation {format_days(value)} ago"
-
-
-_USAGE_TREND = {
-    "growing": "usage growing",
-    "stable": "usage stable",
-    "declining": "usage declining",
-    "inactive": "no product usage",
-}
-
+# Facts that are not a signal's input (context and computed values).
 _FIELD_PHRASES: dict[str, Callable[[Any], str]] = {
-    "feature_adoption_rate": lambda v: f"{format_percent(v)} feature adoption",
-    "open_ticket_count": _tickets,
-    "avg_ticket_sentiment": lambda v: f"{v} ticket sentiment",
-    "days_since_last_interaction": _last_interaction,
-    "login_frequency_days": _logins,
-    "usage_trend": lambda v: _USAGE_TREND.get(str(v), f"usage {v}"),
-    "usage_trend_pct": _usage_pct,
-    "invoice_payment_status": lambda v: _PAYMENT_STATUS.get(str(v), f"invoices {humanize(str(v))}"),
-    "invoice_days_overdue": _days_overdue,
-    "stakeholder_engagement": lambda v: f"{v} stakeholder engagement",
-    "nps_score": lambda v: f"NPS {format_number(v)}",
-    "csat": lambda v: f"CSAT {format_number(v)}",
-    "days_to_renewal": _renewal,
-    "seats_utilization_rate": lambda v: f"{format_percent(v)} of seats in use",
     "seats_used": lambda v: _plural(v, "seat", "seats") + " in use",
     "seats_purchased": lambda v: _plural(v, "seat", "seats") + " purchased",
-    "escalation_count_90_days": _escalations,
-    "days_since_last_escalation": _last_escalation,
-    "tam_health_rag": lambda v: f"TAM health rating {str(v).upper()}",
     "collections_risk": lambda v: f"collections risk {str(v).upper()}",
     "band": lambda v: f"health band {str(v).upper()}",
     "health_band": lambda v: f"health band {str(v).upper()}",
@@ -185,12 +131,6 @@ _FIELD_PHRASES: dict[str, Callable[[Any], str]] = {
     "days_to_contract_end": lambda v: f"contract ends in {format_days(v)}",
     "segment": lambda v: f"{v} segment",
     "arr": lambda v: f"ARR of {format_money(v)}",
-}
-
-# Signals whose value dict holds two descriptions of one thing: say the more precise one only.
-_PREFERRED: dict[str, tuple[str, ...]] = {
-    "usage_trend": ("usage_trend_pct", "usage_trend"),
-    "payment": ("invoice_days_overdue", "invoice_payment_status"),
 }
 
 
@@ -206,22 +146,27 @@ def _value_text(value: Any) -> str:
 
 def _field_for(name: str, value: Any) -> str:
     """Conditions may name a signal id instead of a field: pick the input field the value belongs to."""
-    if name in _FIELD_PHRASES or name not in SIGNAL_INPUTS:
+    spec = signal_spec(name)
+    if name in _FIELD_PHRASES or spec is None or known_input(name) is not None:
         return name
     categorical = isinstance(value, str)
-    for field in SIGNAL_INPUTS[name]:
-        if (field in CATEGORICAL_FIELDS) == categorical:
-            return field
-    return SIGNAL_INPUTS[name][0]
+    for item in spec.inputs:
+        if (item.kind == "category") == categorical:
+            return item.field
+    return spec.inputs[0].field
 
 
 def field_phrase(field: str, value: Any) -> str:
     """One input value in plain words, e.g. ``field_phrase("login_frequency_days", 45.0)``."""
     field = _field_for(field, value)
-    phrase = _FIELD_PHRASES.get(field)
-    if phrase is not None and value is not None and not isinstance(value, list | tuple | dict):
+    if value is not None and not isinstance(value, list | tuple | dict):
+        item = known_input(field)
+        phrase = _FIELD_PHRASES.get(field)
         try:
-            return phrase(value)
+            if item is not None:
+                return input_phrase(item, value)
+            if phrase is not None:
+                return phrase(value)
         except (TypeError, ValueError):
             pass  # an unexpected value type: say it generically below
     return f"{humanize(field)}: {_value_text(value)}"
@@ -230,7 +175,8 @@ def field_phrase(field: str, value: Any) -> str:
 def contribution_phrase(signal: str, value: Mapping[str, Any]) -> str:
     """What was seen for one signal, e.g. ``{"login_frequency_days": 45.0}`` → ``logins every 45 days``."""
     seen = {field: v for field, v in value.items() if v is not None}
-    for preferred in _PREFERRED.get(signal, ()):
+    spec = signal_spec(signal)
+    for preferred in spec.preferred if spec is not None else ():
         if preferred in seen:
             return field_phrase(preferred, seen[preferred])
     if signal == "support" and "open_ticket_count" in seen and "avg_ticket_sentiment" in seen:
@@ -238,7 +184,7 @@ def contribution_phrase(signal: str, value: Mapping[str, Any]) -> str:
         return f"{tickets} with {seen['avg_ticket_sentiment']} sentiment"
     parts = [field_phrase(field, v) for field, v in seen.items()]
     if not parts:
-        return SIGNAL_LABELS.get(signal, humanize(signal))
+        return signal_label(signal)
     return " and ".join(parts)
 
 

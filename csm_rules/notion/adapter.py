@@ -22,7 +22,7 @@ from notion_client.client import ClientOptions
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import AccountNotFoundError, ConfigError, SnapshotError, SourceError
 from csm_rules.notion.blocks import qbr_blocks
-from csm_rules.notion.mapping import TARGET_KINDS, FieldMapping, NotionMapping, load_mapping
+from csm_rules.notion.mapping import TARGET_KINDS, FieldMapping, NotionMapping, load_mapping, target_kind
 from csm_rules.notion.properties import (
     Parsed,
     Person,
@@ -272,7 +272,9 @@ class NotionCSMAdapter:
                 problems.append(_problem(account_id, where, spec, target, _clip(raw), str(exc)))
                 continue
             try:
-                value = convert(parsed, TARGET_KINDS[target], spec)
+                kind = target_kind(target)
+                assert kind is not None  # the mapping validated every target
+                value = convert(parsed, kind, spec)
             except PropertyValueError as exc:
                 problems.append(_problem(account_id, where, spec, target, _display(parsed), str(exc)))
                 continue

@@ -8,6 +8,7 @@ is rejected, and every error is a :class:`~csm_rules.errors.ConfigError` naming 
 from __future__ import annotations
 
 import difflib
+import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from csm_rules.domain.signals import BUILTIN_SIGNALS, SignalInput
 from csm_rules.errors import ConfigError
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "QBRMapping",
     "TargetKind",
     "load_mapping",
+    "target_kind",
 ]
 
 #: The mapping shipped with the package.
@@ -69,10 +72,20 @@ class TargetKind(StrEnum):
     TEXT_LIST = "text_list"
     CATEGORY = "category"  # lower-case enum (usage_trend, ...): option names are normalised to snake_case
     RAG = "rag"  # upper-case enum the snapshot accepts in any case (tam_health_rag, collections_risk)
+    CUSTOM = "custom"  # a custom signal's input (custom.<field>): a number, or a text / option name
 
 
-#: Every snapshot field a mapping may feed, and the kind of value it needs. Dotted names are nested models.
+def _input_kind(item: SignalInput) -> TargetKind:
+    if item.kind == "category":
+        return TargetKind.RAG if all(value.isupper() for value in item.values) else TargetKind.CATEGORY
+    return TargetKind.INTEGER if item.integer else TargetKind.NUMBER
+
+
+#: Every snapshot field a mapping may feed, and the kind of value it needs. Dotted names are nested models;
+#: the signals' inputs come from their specs (csm_rules.domain.signals), and ``custom.<field>`` feeds a
+#: custom signal (see :func:`target_kind`).
 TARGET_KINDS: dict[str, TargetKind] = {
+    **{item.field: _input_kind(item) for spec in BUILTIN_SIGNALS for item in spec.inputs},
     "account_id": TargetKind.TEXT,
     "name": TargetKind.TEXT,
     "segment": TargetKind.TEXT,
@@ -82,23 +95,11 @@ TARGET_KINDS: dict[str, TargetKind] = {
     "owner.chat_handle": TargetKind.TEXT,
     "arr": TargetKind.NUMBER,
     "price_per_seat": TargetKind.NUMBER,
-    "feature_adoption_rate": TargetKind.NUMBER,
-    "login_frequency_days": TargetKind.NUMBER,
-    "usage_trend_pct": TargetKind.NUMBER,
-    "nps_score": TargetKind.NUMBER,
-    "csat": TargetKind.NUMBER,
-    "seats_utilization_rate": TargetKind.NUMBER,
     "value_metrics.time_saved_hours": TargetKind.NUMBER,
     "value_metrics.revenue_influenced": TargetKind.NUMBER,
     "value_metrics.efficiency_gain_pct": TargetKind.NUMBER,
     "seats_purchased": TargetKind.INTEGER,
     "seats_used": TargetKind.INTEGER,
-    "open_ticket_count": TargetKind.INTEGER,
-    "days_since_last_interaction": TargetKind.INTEGER,
-    "invoice_days_overdue": TargetKind.INTEGER,
-    "days_to_renewal": TargetKind.INTEGER,
-    "escalation_count_90_days": TargetKind.INTEGER,
-    "days_since_last_escalation": TargetKind.INTEGER,
     "contract_end_date": TargetKind.DATE,
     "last_interaction_date": TargetKind.DATE,
     "renewal_date": TargetKind.DATE,
@@ -107,11 +108,6 @@ TARGET_KINDS: dict[str, TargetKind] = {
     "integrations_connected": TargetKind.TEXT_LIST,
     "completed_qbr_keys": TargetKind.TEXT_LIST,
     "ticket_subjects": TargetKind.TEXT_LIST,
-    "usage_trend": TargetKind.CATEGORY,
-    "avg_ticket_sentiment": TargetKind.CATEGORY,
-    "invoice_payment_status": TargetKind.CATEGORY,
-    "stakeholder_engagement": TargetKind.CATEGORY,
-    "tam_health_rag": TargetKind.RAG,
     "collections_risk": TargetKind.RAG,
 }
 
@@ -135,7 +131,19 @@ _ALLOWED_TYPES: dict[TargetKind, set[str]] = {
     TargetKind.TEXT_LIST: {"multi_select", "people", "relation", "rich_text", "title"},
     TargetKind.CATEGORY: {"select", "status", "rich_text"},
     TargetKind.RAG: {"select", "status", "rich_text"},
+    TargetKind.CUSTOM: {"number", "select", "status", "rich_text", "title"},
 }
+
+_CUSTOM_TARGET = re.compile(r"custom\.[a-z][a-z0-9_]*")
+
+
+def target_kind(target: str) -> TargetKind | None:
+    """The kind of value a mapping target needs (None for an unknown target)."""
+    kind = TARGET_KINDS.get(target)
+    if kind is None and _CUSTOM_TARGET.fullmatch(target):
+        return TargetKind.CUSTOM
+    return kind
+
 
 _MODEL = ConfigDict(extra="forbid", frozen=True)
 
@@ -227,7 +235,7 @@ class AccountsMapping(BaseModel):
     def _fields_known(self) -> AccountsMapping:
         problems: list[str] = []
         for target, spec in self.fields.items():
-            kind = TARGET_KINDS.get(target)
+            kind = target_kind(target)
             if kind is None:
                 close = difflib.get_close_matches(target, TARGET_KINDS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""

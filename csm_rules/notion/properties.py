@@ -208,6 +208,10 @@ def convert(parsed: Parsed, kind: TargetKind, spec: FieldMapping) -> Any:
         return () if kind is TargetKind.TEXT_LIST else None
     if kind is TargetKind.TEXT:
         return _as_text(parsed, spec)
+    if kind is TargetKind.CUSTOM and isinstance(parsed, int | float) and not isinstance(parsed, bool):
+        # a custom input is a number when the property holds one, else its option or text (below);
+        # evaluate() checks it against the custom signal's declaration
+        return float(parsed * spec.scale if spec.scale is not None else parsed)
     if kind in (TargetKind.NUMBER, TargetKind.INTEGER):
         if isinstance(parsed, list) and len(parsed) == 1:
             parsed = parsed[0]  # a rollup "show original" of one number

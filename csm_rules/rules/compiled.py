@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from csm_rules.domain.vocabulary import SIGNAL_INPUTS, SIGNALS, Band, ChurnLevel, Confidence
+from csm_rules.domain.signals import SignalSpec
+from csm_rules.domain.vocabulary import Band, ChurnLevel, Confidence
 from csm_rules.rules.conditions import CompiledCondition, compile_condition
 from csm_rules.rules.curves import Curve, compile_component
 
@@ -57,6 +58,11 @@ class CompiledRules:
 
     source: ThresholdsFile
     fingerprint: str
+    specs: tuple[SignalSpec, ...]
+    """Every signal scored, built-in then custom, in canonical order."""
+    signal_ids: tuple[str, ...]
+    custom_inputs: dict[str, tuple[str, SignalInputCheck]]
+    """Custom input field → (its signal id, how a value is checked); empty without custom signals."""
     signals: tuple[CompiledSignal, ...]
     signal_plan: tuple[SignalPlan, ...]
     """``signals`` as plain tuples, in SIGNALS order, for the per-account loop."""
@@ -99,23 +105,70 @@ def _rule(rule_id: str, description: str, condition: Condition) -> CompiledRule:
     return CompiledRule(rule_id, description, compile_condition(condition))
 
 
+@dataclass(frozen=True, slots=True)
+class SignalInputCheck:
+    """The declared shape of a custom input, checked on each value before it is scored."""
+
+    kind: str
+    values: frozenset[str]
+    minimum: float | None
+    maximum: float | None
+    integer: bool
+
+    def problem(self, value: object) -> str | None:
+        """Why ``value`` does not fit the declaration, or None when it does."""
+        if self.kind == "category":
+            if not isinstance(value, str) or value not in self.values:
+                return f"{value!r} is not one of {sorted(self.values)}"
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{value!r} is not a number"
+        if self.integer and value != int(value):
+            return f"{value!r} is not a whole number"
+        if self.minimum is not None and value < self.minimum:
+            return f"{value!r} is below the minimum {self.minimum:g}"
+        if self.maximum is not None and value > self.maximum:
+            return f"{value!r} is above the maximum {self.maximum:g}"
+        return None
+
+
 def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint: str) -> CompiledRules:
     """Compile validated config models into :class:`CompiledRules`."""
+    specs = thresholds.signal_specs()
+    signal_ids = tuple(spec.id for spec in specs)
     signals = []
-    for signal in SIGNALS:
-        curve = thresholds.signals[signal]
+    for spec in specs:
+        components: tuple[tuple[str, Curve, float], ...]
+        if spec.custom:
+            custom = thresholds.custom_signals[spec.id]
+            component = custom.curve
+            components = ((custom.input.field, compile_component(component), component.weight),)
+            signals.append(CompiledSignal(spec.id, custom.max_age_days, components))
+            continue
+        curve = thresholds.signals[spec.id]
         components = tuple(
             (field, compile_component(component), component.weight)
             for field, component in curve.components.items()
         )
-        signals.append(CompiledSignal(signal, curve.max_age_days, components))
-    default = tuple(weights.weights[s] for s in SIGNALS)
-    segments = {name: tuple(ws[s] for s in SIGNALS) for name, ws in weights.segments.items()}
+        signals.append(CompiledSignal(spec.id, curve.max_age_days, components))
+    default = tuple(weights.weights[s] for s in signal_ids)
+    segments = {name: tuple(ws[s] for s in signal_ids) for name, ws in weights.segments.items()}
     totals = {"default": sum(default), **{name: sum(ws) for name, ws in segments.items()}}
     escalation = thresholds.churn.escalation
+    custom_inputs = {
+        item.field: (
+            sid,
+            SignalInputCheck(item.kind, frozenset(item.values), item.minimum, item.maximum, item.integer),
+        )
+        for sid, custom in thresholds.custom_signals.items()
+        for item in (custom.input,)
+    }
     return CompiledRules(
         source=thresholds,
         fingerprint=fingerprint,
+        specs=specs,
+        signal_ids=signal_ids,
+        custom_inputs=custom_inputs,
         signals=tuple(signals),
         signal_plan=tuple(
             (
@@ -157,7 +210,7 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
         alert_bands=frozenset(thresholds.alerts.bands),
         alert_levels=frozenset(thresholds.alerts.churn_levels),
         expansion_exclude_bands=frozenset(thresholds.expansion.exclude_bands),
-        stale_fields={s: SIGNAL_INPUTS[s] for s in SIGNALS},
+        stale_fields={spec.id: spec.fields for spec in specs},
         max_age_days={s.signal: s.max_age_days for s in signals if s.max_age_days is not None},
         adoption_features=frozenset(thresholds.adoption.features),
         adoption_catalog=tuple(

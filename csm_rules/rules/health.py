@@ -123,13 +123,15 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
 def signal_subscores(
     snapshot: AccountSnapshot, rules: CompiledRules
 ) -> tuple[list[tuple[int, str, dict[str, Any], float]], list[str], list[str]]:
-    """Each present, fresh signal's (index in SIGNALS, id, input values seen, sub-score), then the
+    """Each present, fresh signal's (index among the config's signals, id, input values, sub-score), then the
     missing and the stale signal ids — the part of the health rule the batch path shares.
 
     A signal is stale when ``observed_at[signal]`` is older than its ``max_age_days``; its sub-score
     is the weighted mean of its components whose input is present.
     """
     fields = snapshot.__dict__  # pydantic keeps field values here; a dict lookup beats getattr
+    if rules.custom_inputs:
+        fields = _with_custom(fields, rules)
     observed = fields["observed_at"]
     too_old: set[str] = set()
     if observed:
@@ -199,6 +201,8 @@ def snapshot_facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: Seque
     """
     # A copy of the whole field dict is one C call, cheaper than picking the fields conditions name.
     facts = snapshot.__dict__.copy()
+    if rules.custom_inputs:
+        facts = _with_custom(facts, rules)
     for signal in stale:
         for field in rules.stale_fields[signal]:
             facts[field] = None
@@ -209,6 +213,12 @@ def snapshot_facts(snapshot: AccountSnapshot, rules: CompiledRules, stale: Seque
     if facts.get("segment") is not None:
         facts["segment"] = str(facts["segment"]).lower()
     return facts
+
+
+def _with_custom(fields: dict[str, Any], rules: CompiledRules) -> dict[str, Any]:
+    """The snapshot's fields plus every declared custom input (None when the account has no value)."""
+    custom = fields["custom"]
+    return {**fields, **{name: custom.get(name) for name in rules.custom_inputs}}
 
 
 def _apply_caps(

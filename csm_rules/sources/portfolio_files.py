@@ -36,8 +36,8 @@ from typing import IO, Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, field_validator, model_validator
 
+from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.vocabulary import SIGNALS
 from csm_rules.errors import SnapshotError, SourceError
 from csm_rules.gc_pause import collector_paused
 from csm_rules.sources.protocol import SourceProblem, SourceResult
@@ -246,7 +246,8 @@ def _format_of(path: Path) -> FileFormat:
 
 # --- how CSV cells become typed values ----------------------------------------------------------------------
 
-_Kind = Literal["text", "int", "float", "date", "bool", "text_list", "json"]
+_Kind = Literal["text", "int", "float", "date", "bool", "text_list", "json", "custom"]
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 _INT = re.compile(r"[+-]?\d+(?:\.0*)?")  # "5.0" is lossless, and spreadsheets write whole numbers that way
 _FLOAT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
@@ -362,6 +363,11 @@ def _json_cell(text: str) -> Any:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
 
 
+def _custom_cell(text: str) -> Any:
+    # a custom signal's input: a number when it reads as one, else a category
+    return float(text) if _FLOAT.fullmatch(text) else text
+
+
 def _text_list_cell(text: str) -> Any:
     if text.startswith("["):
         return _json_cell(text)
@@ -377,6 +383,7 @@ _CONVERTERS: dict[_Kind, Callable[[str], Any]] = {
     "bool": _bool_cell,
     "text_list": _text_list_cell,
     "json": _json_cell,
+    "custom": _custom_cell,
 }
 
 
@@ -512,7 +519,7 @@ def _csv_columns(header: list[str], where: str) -> list[_Column]:
     columns: list[_Column] = []
     errors: list[str] = []
     seen: set[str] = set()
-    known = [*_FIELD_KINDS, *_FLATTENED, "features.<feature name>"]
+    known = [*_FIELD_KINDS, *_FLATTENED, "features.<feature name>", "custom.<input field>"]
     for position, raw_name in enumerate(header, start=1):
         name = raw_name.strip()
         if not name:
@@ -529,6 +536,12 @@ def _csv_columns(header: list[str], where: str) -> list[_Column]:
         elif name.startswith("features.") and len(name) > len("features."):
             # one column per feature holding its adoption rate: the natural spreadsheet layout
             columns.append(_Column(name, "features", name.removeprefix("features."), "float"))
+        elif name.startswith("custom.") and len(name) > len("custom."):
+            # a custom signal's input (thresholds.yaml custom_signals): a number, else a category
+            columns.append(_Column(name, "custom", name.removeprefix("custom."), "custom"))
+        elif name.startswith("observed_at.") and _IDENTIFIER.fullmatch(name.removeprefix("observed_at.")):
+            # a custom signal's observation date (the built-in ones are in _FLATTENED)
+            columns.append(_Column(name, "observed_at", name.removeprefix("observed_at."), "date"))
         else:
             errors.append(_unknown_field(name, known).replace("field", "column", 1))
     if "account_id" not in seen:

@@ -32,17 +32,16 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from csm_rules.config.loader import Config, load_config
 from csm_rules.config.schema import MIN_WEIGHT, ThresholdsFile, WeightsFile
-from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.vocabulary import (
+from csm_rules.domain.signals import (
+    BUILTIN_SIGNALS,
     CATEGORICAL_FIELDS,
     SIGNALS,
-    Band,
-    CollectionsRisk,
-    Engagement,
-    PaymentStatus,
-    Sentiment,
-    UsageTrend,
+    SignalInput,
+    SignalSpec,
+    input_spec,
 )
+from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.vocabulary import Band, CollectionsRisk
 
 __all__ = ["account_snapshots", "configs", "scores_near_band_edges"]
 
@@ -52,22 +51,6 @@ _LATEST = date(2030, 12, 31)
 _FEATURES = ("dashboards", "reports", "automations", "api", "alerts", "sso", "integrations", "exports")
 _MODULES = ("analytics_pro", "automation", "advanced_security", "core")
 _INTEGRATIONS = ("salesforce", "slack", "hubspot", "jira")
-
-#: Where a numeric curve's breakpoints may sit, per snapshot field (within what a snapshot accepts).
-_X_DOMAINS: dict[str, tuple[float, float]] = {
-    "feature_adoption_rate": (0.0, 1.0),
-    "open_ticket_count": (0.0, 30.0),
-    "days_since_last_interaction": (0.0, 180.0),
-    "login_frequency_days": (0.0, 120.0),
-    "usage_trend_pct": (-100.0, 100.0),
-    "invoice_days_overdue": (0.0, 180.0),
-    "nps_score": (0.0, 10.0),
-    "csat": (1.0, 5.0),
-    "days_to_renewal": (-30.0, 365.0),
-    "seats_utilization_rate": (0.0, 2.0),
-    "escalation_count_90_days": (0.0, 10.0),
-    "days_since_last_escalation": (0.0, 180.0),
-}
 
 
 def _fail(message: str) -> InvalidArgument:
@@ -83,16 +66,20 @@ def account_snapshots(
     as_of: date | st.SearchStrategy[date] | None = None,
     segments: Sequence[str | None] = _DEFAULT_SEGMENTS,
     min_signals: int = 0,
-    max_signals: int = len(SIGNALS),
+    max_signals: int | None = None,
     context: bool = True,
+    config: Config | None = None,
 ) -> st.SearchStrategy[AccountSnapshot]:
     """Valid, varied :class:`~csm_rules.AccountSnapshot` values.
 
     ``as_of``: a fixed date, a strategy of dates, or None for any date in 2020..2030.
     ``segments``: the segment values to draw from (None = no segment).
-    ``min_signals`` / ``max_signals``: how many of the 12 health signals carry a value (0..12).
-    Each present signal is given through one of its accepted input shapes (a day count or a date,
-    a rate or seats used/purchased, a bucket or days overdue, a trend, a % or a usage history, ...).
+    ``config``: also draw the inputs of its custom signals (``custom_signals:``), within their declaration.
+    ``min_signals`` / ``max_signals``: how many of the health signals carry a value (0 .. every signal of
+    ``config``, 12 without custom signals; ``max_signals`` None = all).
+    Each signal's inputs are drawn from its :class:`~csm_rules.domain.signals.SignalSpec` (kinds, ranges,
+    allowed values); a signal with other accepted input shapes sometimes gets one of those instead
+    (a date for a day count, seats used/purchased for a rate, a usage history, per-feature rates).
     ``context``: also draw ARR, seats, price, modules, integrations, contract end, collections risk,
     health history, completed QBR keys, a CSM override and ``observed_at`` dates (some stale).
 
@@ -101,16 +88,19 @@ def account_snapshots(
     """
 
     def build() -> st.SearchStrategy[AccountSnapshot]:
+        if config is not None and not isinstance(config, Config):
+            raise _fail(f"config must be a csm_rules.Config or None, got {type(config).__name__}")
+        specs = config.compiled.specs if config is not None else BUILTIN_SIGNALS
+        top = len(specs) if max_signals is None else max_signals
         if not isinstance(min_signals, int) or isinstance(min_signals, bool):
             raise _fail(f"min_signals must be an int, got {min_signals!r}")
-        if not isinstance(max_signals, int) or isinstance(max_signals, bool):
-            raise _fail(f"max_signals must be an int, got {max_signals!r}")
-        if not 0 <= min_signals <= len(SIGNALS):
-            raise _fail(f"min_signals must be between 0 and {len(SIGNALS)}, got {min_signals}")
-        if not min_signals <= max_signals <= len(SIGNALS):
+        if not isinstance(top, int) or isinstance(top, bool):
+            raise _fail(f"max_signals must be an int or None, got {max_signals!r}")
+        if not 0 <= min_signals <= len(specs):
+            raise _fail(f"min_signals must be between 0 and {len(specs)}, got {min_signals}")
+        if not min_signals <= top <= len(specs):
             raise _fail(
-                f"max_signals must be between min_signals ({min_signals}) and {len(SIGNALS)},"
-                f" got {max_signals}"
+                f"max_signals must be between min_signals ({min_signals}) and {len(specs)}, got {top}"
             )
         if isinstance(segments, str) or not isinstance(segments, Sequence) or not segments:
             raise _fail(f"segments must be a non-empty sequence of str or None, got {segments!r}")
@@ -127,7 +117,7 @@ def account_snapshots(
             dates = as_of
         else:
             raise _fail(f"as_of must be a date, a strategy of dates or None, got {as_of!r}")
-        return _snapshots(dates, tuple(segments), min_signals, max_signals, context)
+        return _snapshots(dates, tuple(segments), specs, min_signals, top, context)
 
     return st.deferred(build)
 
@@ -137,6 +127,7 @@ def _snapshots(
     draw: st.DrawFn,
     dates: st.SearchStrategy[date],
     segments: tuple[str | None, ...],
+    specs: tuple[SignalSpec, ...],
     min_signals: int,
     max_signals: int,
     context: bool,
@@ -149,19 +140,49 @@ def _snapshots(
     segment = draw(st.sampled_from(segments))
     if segment is not None:
         data["segment"] = segment
-    chosen = draw(st.lists(st.sampled_from(SIGNALS), min_size=min_signals, max_size=max_signals, unique=True))
+    ids = [spec.id for spec in specs]
+    chosen = draw(st.lists(st.sampled_from(ids), min_size=min_signals, max_size=max_signals, unique=True))
     if context:
         data.update(_context(draw, account_id, as_of))
-    for signal in SIGNALS:
-        if signal in chosen:
-            data.update(_SIGNAL_DRAWERS[signal](draw, as_of, data))
+    for spec in specs:
+        if spec.id in chosen:
+            _draw_signal(draw, spec, as_of, data)
     if context and chosen and draw(st.booleans()):
         data["observed_at"] = {
             signal: as_of - timedelta(days=draw(st.integers(0, 200)))
-            for signal in sorted(chosen, key=SIGNALS.index)
+            for signal in sorted(chosen, key=ids.index)
             if draw(st.booleans())
         }
     return AccountSnapshot(**data)
+
+
+def _draw_input(draw: st.DrawFn, item: SignalInput) -> Any:
+    """A value of one input within its spec: a number, or a category (in any case the snapshot accepts)."""
+    if item.kind == "category":
+        value = draw(st.sampled_from(item.values))
+        if all(v.isupper() for v in item.values):  # the TAM agent writes "Red": any case is accepted
+            return draw(st.sampled_from((value, value.capitalize(), value.lower())))
+        return value
+    low, high = item.domain
+    if item.integer:
+        return draw(st.integers(int(low), int(high)))
+    return draw(st.floats(low, high, allow_nan=False))
+
+
+def _draw_signal(draw: st.DrawFn, spec: SignalSpec, as_of: date, data: dict[str, Any]) -> None:
+    """One present signal: its own inputs (at least one), or one of the other input shapes it accepts."""
+    shapes = [field for field in spec.derived_from if field in _DERIVED_SHAPES]
+    shape = draw(st.sampled_from(["inputs", *shapes])) if shapes else "inputs"
+    if shape != "inputs":
+        data.update(_DERIVED_SHAPES[shape](draw, as_of, data))
+        return
+    count = len(spec.inputs)
+    most = 1 if spec.alternatives else count
+    chosen = draw(st.lists(st.integers(0, count - 1), min_size=1, max_size=most, unique=True))
+    target = data.setdefault("custom", {}) if spec.custom else data
+    for index, item in enumerate(spec.inputs):
+        if index in chosen:
+            target[item.field] = _draw_input(draw, item)
 
 
 def _days_before(draw: st.DrawFn, as_of: date, max_days: int) -> tuple[int, date]:
@@ -169,110 +190,49 @@ def _days_before(draw: st.DrawFn, as_of: date, max_days: int) -> tuple[int, date
     return days, as_of - timedelta(days=days)
 
 
-def _feature_adoption(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    rate = st.floats(0, 1, allow_nan=False)
-    if draw(st.booleans()):
-        names = draw(st.lists(st.sampled_from(_FEATURES), min_size=1, max_size=len(_FEATURES), unique=True))
-        features = [{"name": name, "adoption_rate": draw(rate)} for name in names]
-        return {"features": features}
-    return {"feature_adoption_rate": draw(rate)}
+def _features(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(_FEATURES), min_size=1, max_size=len(_FEATURES), unique=True))
+    return {
+        "features": [
+            {"name": name, "adoption_rate": draw(st.floats(0, 1, allow_nan=False))} for name in names
+        ]
+    }
 
 
-def _support(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    shape = draw(st.sampled_from(("both", "count", "sentiment")))
-    out: dict[str, Any] = {}
-    if shape in ("both", "count"):
-        out["open_ticket_count"] = draw(st.integers(0, 40))
-    if shape in ("both", "sentiment"):
-        out["avg_ticket_sentiment"] = draw(st.sampled_from(Sentiment)).value
-    return out
-
-
-def _last_interaction(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    days, when = _days_before(draw, as_of, 400)
-    return {"days_since_last_interaction": days} if draw(st.booleans()) else {"last_interaction_date": when}
-
-
-def _login_frequency(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    return {"login_frequency_days": draw(st.floats(0, 200, allow_nan=False))}
-
-
-def _usage_trend(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    shape = draw(st.sampled_from(("trend", "pct", "both", "history")))
-    out: dict[str, Any] = {}
-    if shape in ("trend", "both"):
-        out["usage_trend"] = draw(st.sampled_from(UsageTrend)).value
-    if shape in ("pct", "both"):
-        out["usage_trend_pct"] = draw(st.floats(-100, 300, allow_nan=False))
-    if shape == "history":
-        offsets = draw(st.lists(st.integers(0, 180), min_size=2, max_size=6, unique=True))
-        out["usage_history"] = [
+def _usage_history(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
+    offsets = draw(st.lists(st.integers(0, 180), min_size=2, max_size=6, unique=True))
+    return {
+        "usage_history": [
             {"date": as_of - timedelta(days=offset), "value": draw(st.floats(1, 10_000, allow_nan=False))}
             for offset in sorted(offsets, reverse=True)
         ]
-    return out
-
-
-def _payment(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    if draw(st.booleans()):
-        return {"invoice_payment_status": draw(st.sampled_from(PaymentStatus)).value}
-    return {"invoice_days_overdue": draw(st.integers(0, 200))}
-
-
-def _engagement(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    return {"stakeholder_engagement": draw(st.sampled_from(Engagement)).value}
-
-
-def _satisfaction(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    shape = draw(st.sampled_from(("nps", "csat", "both")))
-    out: dict[str, Any] = {}
-    if shape in ("nps", "both"):
-        out["nps_score"] = float(draw(st.integers(0, 10)))
-    if shape in ("csat", "both"):
-        out["csat"] = draw(st.floats(1, 5, allow_nan=False))
-    return out
-
-
-def _renewal(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    days = draw(st.integers(-60, 800))
-    return (
-        {"days_to_renewal": days} if draw(st.booleans()) else {"renewal_date": as_of + timedelta(days=days)}
-    )
+    }
 
 
 def _seats(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    if draw(st.booleans()):
-        return {"seats_utilization_rate": draw(st.floats(0, 2, allow_nan=False))}
     purchased = data.get("seats_purchased") or draw(st.integers(1, 5000))
     return {"seats_purchased": purchased, "seats_used": draw(st.integers(0, 2 * purchased))}
 
 
-def _escalations(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"escalation_count_90_days": draw(st.integers(0, 12))}
-    if out["escalation_count_90_days"] and draw(st.booleans()):
-        out["last_escalation_date"] = _days_before(draw, as_of, 89)[1]
-    return out
+def _last_escalation(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "escalation_count_90_days": draw(st.integers(1, 12)),
+        "last_escalation_date": _days_before(draw, as_of, 89)[1],
+    }
 
 
-def _tam(draw: st.DrawFn, as_of: date, data: dict[str, Any]) -> dict[str, Any]:
-    value = draw(st.sampled_from(Band)).value
-    # The TAM agent writes "Red": any case is accepted.
-    return {"tam_health_rag": draw(st.sampled_from((value, value.capitalize(), value.lower())))}
-
-
-_SIGNAL_DRAWERS: dict[str, Callable[[st.DrawFn, date, dict[str, Any]], dict[str, Any]]] = {
-    "feature_adoption": _feature_adoption,
-    "support": _support,
-    "last_interaction": _last_interaction,
-    "login_frequency": _login_frequency,
-    "usage_trend": _usage_trend,
-    "payment": _payment,
-    "stakeholder_engagement": _engagement,
-    "satisfaction": _satisfaction,
-    "renewal_proximity": _renewal,
-    "seat_utilization": _seats,
-    "escalations": _escalations,
-    "tam_health": _tam,
+#: The snapshot fields that fill a signal's input by derivation (see AccountSnapshot), and how to draw them.
+_DERIVED_SHAPES: dict[str, Callable[[st.DrawFn, date, dict[str, Any]], dict[str, Any]]] = {
+    "features": _features,
+    "last_interaction_date": lambda draw, as_of, data: {
+        "last_interaction_date": _days_before(draw, as_of, 400)[1]
+    },
+    "usage_history": _usage_history,
+    "renewal_date": lambda draw, as_of, data: {
+        "renewal_date": as_of + timedelta(days=draw(st.integers(-60, 800)))
+    },
+    "seats_used": _seats,
+    "last_escalation_date": _last_escalation,
 }
 
 
@@ -438,7 +398,9 @@ def _weight_set(draw: st.DrawFn) -> dict[str, float]:
 
 
 def _curve(draw: st.DrawFn, field: str, default: list[list[float]]) -> list[list[float]]:
-    low, high = _X_DOMAINS[field]
+    item = input_spec(field)
+    assert item is not None  # a built-in curve's component is a built-in input
+    low, high = item.domain
     steps = draw(st.lists(st.integers(0, 1000), min_size=2, max_size=6, unique=True))
     xs = [low + (high - low) * step / 1000 for step in sorted(steps)]
     scores = sorted(draw(st.integers(0, 1000)) / 10 for _ in xs)

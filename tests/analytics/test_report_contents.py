@@ -13,7 +13,8 @@ from csm_rules import AccountSnapshot, evaluate, load_config
 from csm_rules.analytics.columns import PortfolioScores
 from csm_rules.analytics.diff import ConfigDiff
 from csm_rules.analytics.report import ReportCollector, ReportInputs, render_report, signal_label, top_reason
-from csm_rules.domain.vocabulary import SIGNALS, Band, ChurnLevel
+from csm_rules.domain.signals import SIGNALS
+from csm_rules.domain.vocabulary import Band, ChurnLevel
 
 AS_OF = date(2026, 11, 24)
 
@@ -71,7 +72,8 @@ def test_top_reason_is_a_trigger_or_a_plain_signal_label() -> None:
     calm = evaluate(_account(2, arr=10.0, renewal=300, risky=False), config)
     assert not calm.churn.triggers and " is weak (sub-score " in top_reason(calm)
     assert "_" not in top_reason(calm)
-    assert all("_" not in signal_label(s) for s in SIGNALS) and signal_label("tam_health") == "TAM health"
+    assert all("_" not in signal_label(s) for s in SIGNALS)
+    assert signal_label("tam_health") == "TAM health rating"  # the SignalSpec's label
 
 
 def test_dark_migration_cells_get_light_text() -> None:

@@ -27,7 +27,7 @@ def test_grounded_texts_pass(text: str) -> None:
         ("Revenue at risk is $250,000.", "number $250,000"),
         ("Acme Corp is GREEN and healthy.", "band GREEN"),
         ("They have 3 escalations open.", "escalations signal"),
-        ("The TAM is worried.", "tam health signal"),
+        ("The TAM is worried.", "TAM health rating signal"),
         ("login_frequency_days is high", "raw field name"),
         ("Renewal is None.", "placeholder word"),
         ("Issues:\n- \n- logins every 45 days", "empty bullet"),

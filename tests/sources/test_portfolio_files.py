@@ -307,7 +307,7 @@ def test_bad_history_header_raises(tmp_path: Path) -> None:
         ("p.csv", "", r"p\.csv:1: empty file"),
         ("p.csv", "account_id,as_of,seats_purchsed\n", r"did you mean 'seats_purchased'"),
         ("p.csv", "a1,2026-11-24\n", r"no 'account_id' column"),
-        ("p.csv", "account_id,observed_at.weather\n", r"unknown column 'observed_at.weather'"),
+        ("p.csv", "account_id,observed_at.Weather\n", r"unknown column 'observed_at.Weather'"),
     ],
 )
 def test_malformed_files_raise_source_error_with_file_and_line(
