@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from types import ModuleType
 
 from csm_rules.cli import (
@@ -45,12 +46,10 @@ COMMANDS: tuple[ModuleType, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command registered."""
-    from csm_rules import __version__
-
     parser = argparse.ArgumentParser(
         prog="csm-rules", description="Deterministic, explainable customer-success rules."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('csm-rules')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command_parser = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
