@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from csm_rules.cli.output import progress
 from csm_rules.config.loader import Config, load_config
@@ -14,15 +15,16 @@ from csm_rules.config.schema import did_you_mean
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import CsmRulesError
 from csm_rules.sources.portfolio_files import (
-    FileSource,
     Outcome,
     iter_snapshots,
     iter_snapshots_with_outcomes,
     sample_outcomes_path,
     sample_portfolio_path,
 )
-from csm_rules.sources.protocol import SourceProblem, SourceResult
+from csm_rules.sources.protocol import SourceProblem
 from csm_rules.text.escape import terminal_text
+
+T = TypeVar("T")
 
 __all__ = [
     "add_account_arguments",
@@ -33,8 +35,6 @@ __all__ = [
     "load_config_from_args",
     "outcomes_path",
     "portfolio_path",
-    "read_portfolio",
-    "read_portfolio_with_outcomes",
     "stream_snapshots",
     "stream_with_outcomes",
 ]
@@ -90,17 +90,6 @@ def outcomes_path(args: argparse.Namespace) -> Path:
     return path
 
 
-def read_portfolio(args: argparse.Namespace) -> SourceResult:
-    """Read the whole portfolio the arguments name, reporting per-account problems on stderr."""
-    path = portfolio_path(args)
-    result = FileSource(path).read(as_of=args.as_of)
-    for problem in result.problems:
-        _report_problem(problem)
-    if not result.snapshots and result.problems:
-        raise CsmRulesError(f"no valid account in {path}")
-    return result
-
-
 def stream_snapshots(args: argparse.Namespace, *, label: str = "reading") -> Iterator[AccountSnapshot]:
     """The portfolio's snapshots one at a time (bounded memory), with a progress bar.
 
@@ -108,41 +97,38 @@ def stream_snapshots(args: argparse.Namespace, *, label: str = "reading") -> Ite
     with problems and no valid account raises :class:`CsmRulesError` once it is read.
     """
     path = portfolio_path(args)
-    seen: set[str] = set()
-    for item in progress(iter_snapshots(path, as_of=args.as_of), label=label, args=args):
-        if isinstance(item, SourceProblem):
-            _report_problem(item)
-            seen.add("")
-        elif _first(item, seen):
-            yield item
-    if not seen - {""} and "" in seen:
-        raise CsmRulesError(f"no valid account in {path}")
+    items = iter_snapshots(path, as_of=args.as_of)
+    yield from _checked(path, progress(items, label=label, args=args), lambda item: item)
 
 
 def stream_with_outcomes(
     args: argparse.Namespace, path: Path, *, label: str = "reading"
 ) -> Iterator[tuple[AccountSnapshot, Outcome | None]]:
     """Like :func:`stream_snapshots`, with each account's churn outcome (None when its row has none)."""
+    items = iter_snapshots_with_outcomes(path, as_of=args.as_of)
+    yield from _checked(path, progress(items, label=label, args=args), lambda pair: pair[0])
+
+
+def _checked(
+    path: Path, items: Iterable[T | SourceProblem], snapshot_of: Callable[[T], AccountSnapshot]
+) -> Iterator[T]:
+    """Items that are accounts seen for the first time; problems and repeated ids reported on stderr."""
     seen: set[str] = set()
-    for item in progress(iter_snapshots_with_outcomes(path, as_of=args.as_of), label=label, args=args):
+    problems = 0
+    for item in items:
         if isinstance(item, SourceProblem):
             _report_problem(item)
-            seen.add("")
-        elif _first(item[0], seen):
-            yield item
-    if not seen - {""} and "" in seen:
+            problems += 1
+            continue
+        account_id = snapshot_of(item).account_id
+        if account_id in seen:
+            who = terminal_text(account_id)
+            print(f"skipped {who}: duplicate account_id; the first row is used", file=sys.stderr)
+            continue
+        seen.add(account_id)
+        yield item
+    if problems and not seen:
         raise CsmRulesError(f"no valid account in {path}")
-
-
-def _first(snapshot: AccountSnapshot, seen: set[str]) -> bool:
-    if snapshot.account_id in seen:
-        print(
-            f"skipped {terminal_text(snapshot.account_id)}: duplicate account_id; the first row is used",
-            file=sys.stderr,
-        )
-        return False
-    seen.add(snapshot.account_id)
-    return True
 
 
 def _report_problem(problem: SourceProblem) -> None:
@@ -205,18 +191,3 @@ def find_accounts(args: argparse.Namespace) -> list[AccountSnapshot]:
             "; ".join(f"no account {m!r} in {where}{did_you_mean(m, known)}" for m in missing)
         )
     return [found[account_id] for account_id in wanted]
-
-
-def read_portfolio_with_outcomes(args: argparse.Namespace) -> tuple[SourceResult, dict[str, Outcome]]:
-    """The portfolio and its ``churned`` / ``churn_date`` columns (default: the bundled backtest sample)."""
-    path = outcomes_path(args)
-    result, outcomes = FileSource(path).read_with_outcomes(as_of=args.as_of)
-    for problem in result.problems:
-        _report_problem(problem)
-    if not result.snapshots and result.problems:
-        raise CsmRulesError(f"no valid account in {path}")
-    if not outcomes:
-        raise CsmRulesError(
-            f"{path} has no churn outcomes: add a `churned` column (and optionally `churn_date`)"
-        )
-    return result, outcomes
