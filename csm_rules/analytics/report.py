@@ -210,7 +210,7 @@ class ReportCollector:
 
 def _desc(text: str) -> tuple[int, ...]:
     """A key that sorts ids in reverse, so equal ARR keeps the smallest id (heap keeps the largest key)."""
-    return tuple(-ord(c) for c in text)
+    return (*(-ord(c) for c in text), 1)  # the end mark sorts "a1" before "a10", as str order does
 
 
 @dataclass(frozen=True)

@@ -87,3 +87,14 @@ def test_dark_migration_cells_get_light_text() -> None:
     for opacity, _, on_dark in cells:
         assert bool(on_dark) == (float(opacity) > 0.45)  # white on dark, dark on light
     assert any(on_dark for *_, on_dark in cells)
+
+
+def test_equal_arr_lists_ids_in_order() -> None:
+    config = load_config()
+    collector = ReportCollector(rows=2)
+    for account_id in ("x10", "x2", "x1"):
+        snapshot = _account(1, arr=500.0, renewal=300, risky=True).model_copy(
+            update={"account_id": account_id}
+        )
+        collector.add(snapshot, evaluate(snapshot, config))
+    assert [row.account_id for row in collector.at_risk_rows()] == ["x1", "x10"]
