@@ -110,14 +110,18 @@ def _portfolio(directory: Path, accounts: int) -> Path:
     return path
 
 
-def _run(argv: list[str], *, stdout: str = os.devnull) -> tuple[float, float, int]:
-    """Run one process; (wall seconds, peak RSS MB of that child alone, exit code)."""
+def _run(argv: list[str], *, stdout: str = os.devnull) -> tuple[float, float, int, float]:
+    """Run one process; (wall seconds, peak RSS MB of that child alone, exit code, its CPU seconds).
+
+    CPU seconds (user + system) say more than wall time on a machine shared with other work.
+    """
     start = time.perf_counter()
     with open(stdout, "w", encoding="utf-8") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
-    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), cpu
 
 
 _READ = """
@@ -131,11 +135,11 @@ print(count)
 def bench_read(directory: Path) -> None:
     """Read the 336k-row CSV in a fresh interpreter (parse, convert, validate every snapshot)."""
     path = _portfolio(directory, READ_ROWS)
-    seconds, peak, code = _run([sys.executable, "-c", _READ, str(path)])
+    seconds, peak, code, cpu = _run([sys.executable, "-c", _READ, str(path)])
     size = path.stat().st_size / 2**20
     print(
-        f"read {READ_ROWS:,} rows ({size:.0f} MB CSV): {seconds:6.1f} s, peak RSS {peak:5.0f} MB"
-        f"  (target ≤ 15 s, ≤ 300 MB; exit {code})"
+        f"read {READ_ROWS:,} rows ({size:.0f} MB CSV): {seconds:6.1f} s wall, {cpu:6.1f} s CPU,"
+        f" peak RSS {peak:5.0f} MB  (target ≤ 15 s, ≤ 300 MB; exit {code})"
     )
 
 
@@ -161,15 +165,16 @@ def bench_commands(directory: Path, sizes: list[int], only: list[str] | None = N
     for size in sizes:
         path = _portfolio(directory, size)
         for name, argv in commands.items():
-            seconds, peak, code = _run([*cli, argv[0], str(path), *argv[1:]])
-            results[name][size] = (seconds, peak)
+            seconds, peak, code, cpu = _run([*cli, argv[0], str(path), *argv[1:]])
+            results[name][size] = (cpu, peak)
             print(
-                f"{name:24} {size:>9,} accounts: {seconds:7.1f} s, peak RSS {peak:5.0f} MB (exit {code})",
+                f"{name:24} {size:>9,} accounts: {seconds:7.1f} s wall, {cpu:7.1f} s CPU,"
+                f" peak RSS {peak:5.0f} MB (exit {code})",
                 flush=True,
             )
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
-        print(f"\ntime ratio {large:,} / {small:,} accounts (linear = {large / small:.1f}):")
+        print(f"\nCPU time ratio {large:,} / {small:,} accounts (linear = {large / small:.1f}):")
         for name, by_size in results.items():
             ratio = by_size[large][0] / by_size[small][0]
             print(f"  {name:24} {ratio:5.1f}×   peak RSS {by_size[large][1]:5.0f} MB at {large:,}")
