@@ -103,10 +103,14 @@ def write_flat_csv(path: Path, accounts: int) -> float:
 
 
 def _portfolio(directory: Path, accounts: int) -> Path:
+    """The flat CSV of ``accounts`` rows in ``directory``, written by a child process when missing.
+
+    Linux carries a parent's RSS high-water mark over fork and exec into the child's ``ru_maxrss``, so this
+    process never imports the library or holds generated accounts itself.
+    """
     path = directory / f"flat-{accounts}.csv"
     if not path.exists():
-        seconds = write_flat_csv(path, accounts)
-        print(f"wrote {path} ({path.stat().st_size / 2**20:,.0f} MB, {accounts:,} rows) in {seconds:.0f} s")
+        subprocess.run([sys.executable, __file__, "--write", str(path), str(accounts)], check=True)
     return path
 
 
@@ -148,10 +152,7 @@ def bench_commands(directory: Path, sizes: list[int], only: list[str] | None = N
     cli = [sys.executable, "-m", "csm_rules"]
     weights = directory / "weights-heavier.yaml"
     if not weights.exists():
-        from csm_rules import load_config
-
-        text = Path(load_config().weights_path).read_text(encoding="utf-8")
-        weights.write_text(text.replace("  feature_adoption: 14\n", "  feature_adoption: 40\n", 1))
+        subprocess.run([sys.executable, __file__, "--write-weights", str(weights)], check=True)
     commands = {
         "score --format json": ["score", "--format", "json", "--quiet"],
         "score --format csv": ["score", "--format", "csv", "--quiet"],
@@ -180,8 +181,23 @@ def bench_commands(directory: Path, sizes: list[int], only: list[str] | None = N
             print(f"  {name:24} {ratio:5.1f}×   peak RSS {by_size[large][1]:5.0f} MB at {large:,}")
 
 
+def write_heavier_weights(path: Path) -> None:
+    """The packaged weights.yaml with feature adoption weighing 40 instead of 14 (what ``diff`` compares)."""
+    from csm_rules import load_config
+
+    text = Path(load_config().weights_path).read_text(encoding="utf-8")
+    path.write_text(text.replace("  feature_adoption: 14\n", "  feature_adoption: 40\n", 1), encoding="utf-8")
+
+
 def main() -> None:
     """Parse the options, write the portfolios, print the figures."""
+    if sys.argv[1:2] == ["--write"]:  # the child that writes a portfolio
+        seconds = write_flat_csv(Path(sys.argv[2]), int(sys.argv[3]))
+        print(f"wrote {sys.argv[2]} ({int(sys.argv[3]):,} rows) in {seconds:.0f} s", flush=True)
+        return
+    if sys.argv[1:2] == ["--write-weights"]:
+        write_heavier_weights(Path(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
