@@ -150,6 +150,8 @@ class ReportCollector:
         self.arr_by_band: dict[str, float] = {band.value: 0.0 for band in _ORDER}
         self.first_as_of: date | None = None
         self.last_as_of: date | None = None
+        self._lost: dict[str, float] = {}
+        self._seen: dict[str, int] = {}
 
     def add(self, snapshot: AccountSnapshot, verdict: AccountVerdict) -> None:
         """Count one account and keep it if it belongs in a table."""
@@ -159,6 +161,12 @@ class ReportCollector:
         self.last_as_of = as_of if self.last_as_of is None else max(self.last_as_of, as_of)
         arr = snapshot.arr or 0.0
         self.arr_by_band[verdict.health.band.value] += arr
+        for contribution in verdict.health.contributions:  # weights already renormalised over these
+            signal = contribution.signal
+            self._lost[signal] = self._lost.get(signal, 0.0) + contribution.weight * (
+                100.0 - contribution.subscore
+            )
+            self._seen[signal] = self._seen.get(signal, 0) + 1
         days = snapshot.days_to_renewal
         soon = days is not None and 0 <= days <= RENEWAL_WINDOW_DAYS
         if not (verdict.should_alert or soon):
@@ -190,6 +198,12 @@ class ReportCollector:
             heapq.heappush(heap, item)
         elif item[:2] > heap[0][:2]:
             heapq.heapreplace(heap, item)
+
+    def drag(self) -> dict[str, float]:
+        """What :func:`signal_drag` gives, from the verdicts seen: average points each signal costs, worst
+        first, over the accounts where it was present and fresh."""
+        averages = {signal: self._lost[signal] / self._seen[signal] for signal in self._lost}
+        return dict(sorted(averages.items(), key=lambda item: (-item[1], item[0])))
 
     def at_risk_rows(self) -> list[AccountRow]:
         """The kept at-risk accounts, most ARR first."""

@@ -1,7 +1,7 @@
 """``csm-rules report``: one self-contained HTML file a CS leader reads: accounts at risk, renewals, charts.
 
-The portfolio is streamed once: each account is evaluated (for the tables, which keep only their top rows)
-and added to the compact sub-score matrix (for the charts), so a large portfolio fits in bounded memory.
+The portfolio is streamed once: each account is evaluated (with the base config too when one is given), the
+tables keep only their top rows, the charts only totals and one score, band and churn level per account.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from csm_rules.analytics._numpy import require_numpy
-from csm_rules.analytics.columns import PortfolioScores, SubscoreMatrix, score_portfolio
+from csm_rules.analytics.columns import PortfolioScores
 from csm_rules.analytics.diff import diff_scores
 from csm_rules.analytics.metrics import backtest
-from csm_rules.analytics.report import ReportCollector, ReportInputs, render_report, signal_drag
+from csm_rules.analytics.report import ReportCollector, ReportInputs, render_report
 from csm_rules.cli.common import (
     add_config_options,
     add_portfolio_argument,
@@ -29,6 +28,7 @@ from csm_rules.cli.common import (
 from csm_rules.cli.output import add_format_option, print_json
 from csm_rules.config.loader import load_config
 from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
 from csm_rules.errors import CsmRulesError
 from csm_rules.sources.portfolio_files import Outcome
@@ -65,26 +65,25 @@ def run(args: argparse.Namespace) -> int:
     dates: list[date] = []
     outcomes: dict[str, Outcome] = {}
     scores = PortfolioScores(account_ids=[], segments=[], scores=[], bands=[], levels=[])
+    base_config = None
+    if args.base_weights or args.base_thresholds:
+        base_config = load_config(weights=args.base_weights, thresholds=args.base_thresholds)
+    base = PortfolioScores(account_ids=[], segments=[], scores=[], bands=[], levels=[])
 
-    def collected() -> Iterator[AccountSnapshot]:
-        if args.outcomes:
-            pairs = stream_with_outcomes(args, path, label="reporting")
-        else:
-            pairs = ((snapshot, None) for snapshot in stream_snapshots(args, label="reporting"))
-        for snapshot, outcome in pairs:
-            verdict = evaluate(snapshot, config)
-            collector.add(snapshot, verdict)
-            scores.account_ids.append(snapshot.account_id)
-            scores.segments.append(snapshot.segment.lower() if snapshot.segment else None)
-            scores.scores.append(verdict.health.score)
-            scores.bands.append(verdict.health.band)
-            scores.levels.append(verdict.churn.level)
-            dates.append(snapshot.as_of)
-            if outcome is not None:
-                outcomes[snapshot.account_id] = outcome
-            yield snapshot
-
-    matrix = SubscoreMatrix.from_snapshots(collected(), config)
+    pairs: Iterator[tuple[AccountSnapshot, Outcome | None]]
+    if args.outcomes:
+        pairs = stream_with_outcomes(args, path, label="reporting")
+    else:
+        pairs = ((snapshot, None) for snapshot in stream_snapshots(args, label="reporting"))
+    for snapshot, outcome in pairs:
+        verdict = evaluate(snapshot, config)
+        collector.add(snapshot, verdict)
+        _append(scores, snapshot, verdict)
+        if base_config is not None:
+            _append(base, snapshot, evaluate(snapshot, base_config))
+        dates.append(snapshot.as_of)
+        if outcome is not None:
+            outcomes[snapshot.account_id] = outcome
     if args.outcomes and collector.accounts and not outcomes:
         raise CsmRulesError(
             f"{path} has no churn outcomes: add a `churned` column (and optionally `churn_date`)"
@@ -94,22 +93,15 @@ def run(args: argparse.Namespace) -> int:
         report = backtest(scores.account_ids, dates, scores.scores, scores.bands, scores.levels, outcomes)
     diff = None
     base_label = ""
-    if (args.base_weights or args.base_thresholds) and collector.accounts:
-        require_numpy()  # the base scoring reuses the sub-score matrix
-        base_config = load_config(weights=args.base_weights, thresholds=args.base_thresholds)
-        base_matrix = matrix
-        if base_config.thresholds != config.thresholds:
-            base_matrix = SubscoreMatrix.from_snapshots(
-                stream_snapshots(args, label="scoring base"), base_config
-            )
-        diff = diff_scores(score_portfolio((), base_config, matrix=base_matrix), scores)
+    if base_config is not None and collector.accounts:
+        diff = diff_scores(base, scores)
         base_label = " + ".join(p for p in (args.base_weights, args.base_thresholds) if p)
     bands = config.thresholds.bands
     document = render_report(
         ReportInputs(
             title=args.title,
             scores=scores,
-            drag=signal_drag(matrix) if collector.accounts else {},
+            drag=collector.drag(),
             config_fingerprint=config.fingerprint,
             backtest=report,
             diff=diff,
@@ -150,3 +142,11 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     return 0
+
+
+def _append(scores: PortfolioScores, snapshot: AccountSnapshot, verdict: AccountVerdict) -> None:
+    scores.account_ids.append(snapshot.account_id)
+    scores.segments.append(snapshot.segment.lower() if snapshot.segment else None)
+    scores.scores.append(verdict.health.score)
+    scores.bands.append(verdict.health.band)
+    scores.levels.append(verdict.churn.level)

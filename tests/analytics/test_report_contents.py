@@ -98,3 +98,19 @@ def test_equal_arr_lists_ids_in_order() -> None:
         )
         collector.add(snapshot, evaluate(snapshot, config))
     assert [row.account_id for row in collector.at_risk_rows()] == ["x1", "x10"]
+
+
+def test_collector_drag_matches_the_matrix_computation() -> None:
+    from csm_rules.analytics.columns import SubscoreMatrix
+    from csm_rules.analytics.report import signal_drag
+    from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
+
+    config = load_config()
+    snapshots = FileSource(sample_portfolio_path()).read().snapshots
+    collector = ReportCollector()
+    for snapshot in snapshots:
+        collector.add(snapshot, evaluate(snapshot, config))
+    expected = signal_drag(SubscoreMatrix.from_snapshots(snapshots, config))
+    drag = collector.drag()
+    assert list(drag) == [s for s in expected if s in drag]
+    assert all(drag[s] == pytest.approx(expected[s], abs=1e-9) for s in drag)
