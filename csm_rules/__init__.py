@@ -63,6 +63,7 @@ from csm_rules.domain.verdict import (
     Mover,
     OverrideApplied,
     QBRDue,
+    SuppressedExpansion,
     UnderutilisedFeature,
 )
 from csm_rules.domain.vocabulary import Band, ChurnLevel, Confidence, OpportunityType, QBRKind, TriggeredBy
@@ -124,7 +125,16 @@ if TYPE_CHECKING:
         build_expansion_task,
         expansion_task_json_schema,
     )
-    from csm_rules.outputs.qbr import QBRBulletList, QBRDocument, QBRMetric, QBRSection, QBRTable, build_qbr
+    from csm_rules.outputs.qbr import (
+        QBRBulletList,
+        QBRDocument,
+        QBRMetric,
+        QBRSection,
+        QBRTable,
+        build_qbr,
+        build_qbr_documents,
+        build_qbr_prep,
+    )
     from csm_rules.sources.portfolio_files import (
         FileSource,
         Outcome,
@@ -177,6 +187,8 @@ _LAZY: dict[str, str] = {
     "QBRSection": "csm_rules.outputs.qbr",
     "QBRTable": "csm_rules.outputs.qbr",
     "build_qbr": "csm_rules.outputs.qbr",
+    "build_qbr_documents": "csm_rules.outputs.qbr",
+    "build_qbr_prep": "csm_rules.outputs.qbr",
     "ScanFailure": "csm_rules.jobs.scan",
     "ScanReport": "csm_rules.jobs.scan",
     "scan": "csm_rules.jobs.scan",
@@ -272,6 +284,7 @@ __all__ = [
     "SourceError",
     "SourceProblem",
     "SourceResult",
+    "SuppressedExpansion",
     "TemplateNarrator",
     "TriggeredBy",
     "UnconfirmedWrite",
@@ -283,6 +296,8 @@ __all__ = [
     "build_churn_alert",
     "build_expansion_task",
     "build_qbr",
+    "build_qbr_documents",
+    "build_qbr_prep",
     "config_json_schema",
     "deliver",
     "evaluate",

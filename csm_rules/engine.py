@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["RULES_VERSION", "evaluate", "evaluate_many", "iter_evaluate"]
 
 #: Bumped whenever a rule's behaviour changes, so stored verdicts say which rules made them.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 
 def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> AccountVerdict:
@@ -41,6 +41,7 @@ def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> Account
         reasons = (f"health band {health.band.value}",)
     if churn.level in rules.alert_levels:
         reasons += (f"churn risk {churn.level.value}",)
+    expansions, suppressed = find_expansions(snapshot, health, churn, facts, rules, alerting=bool(reasons))
     return AccountVerdict(
         account_id=snapshot.account_id,
         account_name=snapshot.name,
@@ -49,13 +50,14 @@ def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> Account
         as_of=snapshot.as_of,
         health=health,
         churn=churn,
-        expansions=find_expansions(snapshot, health, facts, rules),
+        expansions=expansions,
         adoption=adoption_scorecard(snapshot, rules),
         qbr_due=qbr_due(snapshot, rules),
         should_alert=bool(reasons),
         alert_reasons=reasons,
         config_fingerprint=config.fingerprint,
         rules_version=RULES_VERSION,
+        suppressed_expansions=suppressed,
     )
 
 

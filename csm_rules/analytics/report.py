@@ -26,6 +26,7 @@ from csm_rules.domain.signals import signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.domain.vocabulary import Band, ChurnLevel
+from csm_rules.text import numbers
 from csm_rules.text.escape import html_text
 
 __all__ = [
@@ -489,7 +490,7 @@ def _legend() -> str:
 
 
 def _money(value: float | None) -> str:
-    return "–" if value is None else f"${value:,.0f}"
+    return "–" if value is None else numbers.money(value)
 
 
 def _short_money(value: float) -> str:
@@ -512,9 +513,8 @@ def _account_table(table_id: str, rows: list[AccountRow]) -> str:
     body = []
     for row in rows:
         renewal = "–"
-        if row.renewal_date is not None:
-            days = row.days_to_renewal
-            renewal = f"{row.renewal_date.isoformat()} (in {days} day{'' if days == 1 else 's'})"
+        if row.renewal_date is not None and row.days_to_renewal is not None:
+            renewal = f"{row.renewal_date.isoformat()} (in {numbers.days(row.days_to_renewal)})"
         body.append(
             f'<tr data-account="{_esc(row.account_id)}"><td>{_esc(row.name or row.account_id)}'
             f"<br><small>{_esc(row.account_id)}</small></td><td>{_esc(row.owner or '–')}</td>"

@@ -16,6 +16,7 @@ from csm_rules.domain.verdict import AccountVerdict, MatchedCondition
 from csm_rules.engine import evaluate
 from csm_rules.narration import TemplateNarrator
 from csm_rules.text.escape import terminal_text
+from csm_rules.text.labels import TRIGGER_KIND_LABELS, trigger_kinds
 
 NAME = "explain"
 HELP = "Explain accounts' verdicts: contributions by effect, caps, override, gaps, churn triggers, narrative."
@@ -125,12 +126,14 @@ def _print_explanation(verdict: AccountVerdict, text: str, narrator: str) -> Non
         print(f"stale (treated as missing): {', '.join(health.stale)}")
     for note in health.notes:
         print(f"note: {note}")
-    print(
-        f"\nchurn {churn.level.value}"
-        f" (triggered by {churn.triggered_by.value if churn.triggered_by else 'nothing'})"
-    )
+    kinds = trigger_kinds(t.kind for t in churn.triggers)
+    print(f"\nchurn {churn.level.value} ({'triggered by ' + kinds if churn.triggers else kinds})")
     for trigger in churn.triggers:
-        print(f"  {trigger.kind} / {trigger.rule}: {trigger.description} — {_conditions(trigger.evidence)}")
+        rule = "" if trigger.rule == trigger.kind else f" ({trigger.rule})"
+        print(
+            f"  {TRIGGER_KIND_LABELS.get(trigger.kind) or trigger.kind}{rule}: {trigger.description}"
+            f" — {_conditions(trigger.evidence)}"
+        )
     for opportunity in verdict.expansions:
         print(
             f"expansion {opportunity.opportunity_type.value} {opportunity.key}: "

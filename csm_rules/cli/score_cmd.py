@@ -23,6 +23,7 @@ from csm_rules.cli.output import JsonArrayWriter, add_format_option, render_tabl
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
 from csm_rules.text.escape import csv_cell
+from csm_rules.text.labels import trigger_kinds
 
 NAME = "score"
 HELP = "Score a portfolio (default: the bundled sample): health, band, churn level, alerts, QBR due."
@@ -61,7 +62,7 @@ def csv_row(verdict: AccountVerdict) -> list[object]:
         health.score,
         health.band.value,
         verdict.churn.level.value,
-        verdict.churn.triggered_by.value if verdict.churn.triggered_by else "",
+        trigger_kinds(t.kind for t in verdict.churn.triggers) if verdict.churn.triggers else "",
         "true" if verdict.should_alert else "false",
         round(health.coverage * 100, 1),
         "false" if health.insufficient_data else "true",
@@ -84,7 +85,7 @@ def _table_row(verdict: AccountVerdict) -> tuple[object, ...]:
         health.score,
         health.band.value,
         verdict.churn.level.value,
-        verdict.churn.triggered_by.value if verdict.churn.triggered_by else "",
+        trigger_kinds(t.kind for t in verdict.churn.triggers) if verdict.churn.triggers else "",
         "yes" if verdict.should_alert else "",
         f"{health.coverage * 100:.0f}",
         "" if not health.insufficient_data else "! low",

@@ -64,6 +64,7 @@ FACTS: Mapping[str, FactKind] = MappingProxyType(
         "days_to_contract_end": "number",
         "segment": "text",
         "health_band": tuple(Band),
+        "churn_level": tuple(ChurnLevel),
         "collections_risk": tuple(CollectionsRisk),
     }
 )
@@ -74,6 +75,7 @@ COMPUTED_FACTS: frozenset[str] = frozenset(
         "health_score",
         "health_drop_30d",
         "health_band",
+        "churn_level",
         "coverage",
         "modules_count",
         "integrations_count",
@@ -505,11 +507,26 @@ class IntegrationOffer(BaseModel):
     when: Condition
 
 
+def _default_exclude_when() -> Condition:
+    """Never pitch an upsell to an account that is leaving (the packaged thresholds.yaml says the same)."""
+    return Condition.model_validate(
+        {
+            "any_of": [
+                {"signal": "health_band", "eq": "RED"},
+                {"signal": "churn_level", "in": ["high", "critical"]},
+                {"signal": "invoice_days_overdue", "ge": 60},
+                {"signal": "invoice_payment_status", "in": ["overdue_60", "overdue_90_plus"]},
+                {"signal": "avg_ticket_sentiment", "eq": "critical"},
+            ]
+        }
+    )
+
+
 class Expansion(BaseModel):
-    """Expansion rules and catalog."""
+    """Expansion rules and catalog; ``exclude_when`` holds back every opportunity of an account at risk."""
 
     model_config = _STRICT
-    exclude_bands: tuple[Band, ...] = (Band.RED,)
+    exclude_when: Condition | None = Field(default_factory=_default_exclude_when)
     seats: SeatsRule = Field(default_factory=SeatsRule)
     modules: tuple[ModuleOffer, ...] = ()
     integrations: tuple[IntegrationOffer, ...] = ()
@@ -540,6 +557,8 @@ class QBR(BaseModel):
     model_config = _STRICT
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
     contract_lead_days: Annotated[int, Field(ge=0)] = 90
+    write_prep: bool = True
+    """Write the rep's internal prep page beside each customer QBR."""
 
 
 class Narration(BaseModel):

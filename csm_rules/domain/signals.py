@@ -113,6 +113,8 @@ class SignalSpec:
     consistently or gives one (the snapshot rejects a contradiction)."""
     custom: bool = False
     """Declared in thresholds.yaml rather than here; its value is read from the snapshot's ``custom``."""
+    internal: bool = False
+    """Only the account team reads about it (payments, TAM, escalations...): never named in a customer QBR."""
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -189,6 +191,7 @@ BUILTIN_SIGNALS: tuple[SignalSpec, ...] = (
         ),
         mentions=r"last (?:interaction|contact)|no contact|last spoke",
         next_action="reconnect",
+        internal=True,
         derived_from=("last_interaction_date",),
     ),
     SignalSpec(
@@ -278,6 +281,7 @@ BUILTIN_SIGNALS: tuple[SignalSpec, ...] = (
         ),
         mentions=r"\binvoices?\b|\bpayments?\b|overdue|unpaid",
         next_action="payment",
+        internal=True,
         preferred=("invoice_days_overdue", "invoice_payment_status"),
         alternatives=True,
     ),
@@ -295,6 +299,7 @@ BUILTIN_SIGNALS: tuple[SignalSpec, ...] = (
         ),
         mentions=r"stakeholder",
         next_action="reconnect",
+        internal=True,
     ),
     SignalSpec(
         "satisfaction",
@@ -375,6 +380,7 @@ BUILTIN_SIGNALS: tuple[SignalSpec, ...] = (
         ),
         mentions=r"escalat",
         next_action="escalation",
+        internal=True,
         derived_from=("last_escalation_date",),
     ),
     SignalSpec(
@@ -391,6 +397,7 @@ BUILTIN_SIGNALS: tuple[SignalSpec, ...] = (
         ),
         mentions=r"\btam\b|technical account manager",
         next_action="tam",
+        internal=True,
     ),
 )
 

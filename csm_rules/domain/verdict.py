@@ -36,6 +36,7 @@ __all__ = [
     "Mover",
     "OverrideApplied",
     "QBRDue",
+    "SuppressedExpansion",
     "UnderutilisedFeature",
     "build_record",
     "to_jsonable",
@@ -156,6 +157,16 @@ class ExpansionOpportunity(NamedTuple):
     details: dict[str, Any]
 
 
+class SuppressedExpansion(NamedTuple):
+    """An opportunity the rules found but held back: never dispatched, kept so an analyst sees it."""
+
+    opportunity: ExpansionOpportunity
+    reason: str
+    """``exclude_when`` (the account matched ``expansion.exclude_when``) or ``alert`` (it alerts now)."""
+    evidence: tuple[MatchedCondition, ...]
+    """What matched ``exclude_when`` (empty for ``alert``: the verdict's ``alert_reasons`` say why)."""
+
+
 class FeatureAdoption(NamedTuple):
     """One feature's adoption rate against its benchmark."""
 
@@ -215,6 +226,8 @@ class _VerdictFields(NamedTuple):
     alert_reasons: tuple[str, ...]
     config_fingerprint: str
     rules_version: str
+    suppressed_expansions: tuple[SuppressedExpansion, ...] = ()
+    """Opportunities held back because the account is at risk (see :class:`SuppressedExpansion`)."""
 
 
 class AccountVerdict(_VerdictFields):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from csm_rules.domain.signals import signal_spec
+from csm_rules.domain.signals import BUILTIN_SIGNALS, signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import (
     AccountVerdict,
@@ -20,17 +20,12 @@ from csm_rules.domain.verdict import (
     ExpansionOpportunity,
     MatchedCondition,
 )
-from csm_rules.narration.phrases import (
-    condition_phrase,
-    contribution_phrase,
-    format_money,
-    format_number,
-    format_percent,
-    format_score,
-    signal_label,
-)
+from csm_rules.narration.phrases import condition_phrase, contribution_phrase, signal_label
+from csm_rules.text import numbers
+from csm_rules.text.labels import TRIGGER_KIND_LABELS, humanize, value_metric_label
 
 __all__ = [
+    "INTERNAL_SIGNALS",
     "AccountFacts",
     "OpportunityFacts",
     "QBRFacts",
@@ -40,19 +35,21 @@ __all__ = [
     "facts_as_data",
     "opportunity_facts",
     "qbr_facts",
+    "value_metric_phrase",
 ]
+
+#: Signals only the rep should read about (``SignalSpec.internal``): never named in a customer QBR.
+INTERNAL_SIGNALS: frozenset[str] = frozenset(spec.id for spec in BUILTIN_SIGNALS if spec.internal)
+#: Facts that stay internal as evidence: the internal signals' inputs, and the account's standing and terms.
+_INTERNAL_FACTS: frozenset[str] = frozenset(
+    [field for spec in BUILTIN_SIGNALS if spec.internal for field in spec.fields]
+    + ["health_band", "health_score", "health_drop_30d", "churn_level", "coverage", "segment", "arr"]
+    + ["price_per_seat", "collections_risk"]
+)
 
 #: Below this sub-score a signal counts against the account; at or above STRONG_SUBSCORE it is a strength.
 WEAK_SUBSCORE = 60.0
 STRONG_SUBSCORE = 70.0
-
-_TRIGGER_KINDS = {
-    "contract_proximity": "Contract proximity",
-    "behavioral": "Behaviour",
-    "tam_escalation": "TAM escalation",
-}
-
-# Which next action fits the signal that hurts most (wording lives in narrators/_macros.j2).
 
 
 @dataclass(frozen=True)
@@ -105,6 +102,8 @@ class OpportunityFacts:
     opportunity_type: str
     title: str
     evidence: tuple[str, ...]
+    customer_evidence: tuple[str, ...]
+    """The evidence a customer may read (their own usage), for the QBR."""
     arr_impact: str
     confidence: str
 
@@ -131,16 +130,16 @@ def _signal_fact(c: Contribution) -> SignalFact:
         signal=c.signal,
         label=signal_label(c.signal),
         phrase=contribution_phrase(c.signal, c.value),
-        subscore=format_number(c.subscore),
+        subscore=numbers.number(c.subscore),
         points_lost=c.weight * (100.0 - c.subscore),
         points=c.points,
     )
 
 
-def _evidence_phrases(evidence: Iterable[MatchedCondition]) -> tuple[str, ...]:
+def _evidence_phrases(evidence: Iterable[MatchedCondition], *, customer: bool = False) -> tuple[str, ...]:
     phrases: list[str] = []
     for condition in evidence:
-        if condition.value is None:
+        if condition.value is None or (customer and condition.signal in _INTERNAL_FACTS):
             continue
         phrase = condition_phrase(condition.signal, condition.value)
         if phrase not in phrases:
@@ -156,7 +155,7 @@ def _triggers(verdict: AccountVerdict) -> tuple[TriggerFacts, ...]:
     return tuple(
         TriggerFacts(
             kind=kind,
-            label=_TRIGGER_KINDS.get(kind, kind.replace("_", " ").capitalize()),
+            label=TRIGGER_KIND_LABELS.get(kind) or humanize(kind).capitalize(),
             evidence=_evidence_phrases(c for t in triggers for c in t.evidence),
             description="; ".join(t.description for t in triggers),
         )
@@ -203,16 +202,21 @@ def _delta_phrase(verdict: AccountVerdict) -> str | None:
     delta, previous = verdict.health.delta, verdict.health.previous_score
     if delta is None or previous is None:
         return None
-    if format_number(abs(delta)) == "0":
-        return f"unchanged since the last check ({format_score(previous)})"
+    if numbers.points(delta) == "no change":
+        return f"unchanged since the last check ({numbers.score(previous)})"
     direction = "up" if delta > 0 else "down"
-    return f"{direction} {format_number(abs(delta))} points since the last check ({format_score(previous)})"
+    return f"{direction} {numbers.points(abs(delta))[1:]} since the last check ({numbers.score(previous)})"
 
 
-def account_facts(verdict: AccountVerdict) -> AccountFacts:
-    """The facts about the account as a whole, with the 2–3 signals that hurt most first."""
+def account_facts(verdict: AccountVerdict, *, customer: bool = False) -> AccountFacts:
+    """The facts about the account as a whole, with the 2–3 signals that hurt most first.
+
+    ``customer=True`` leaves out the signals only the rep should read about (:data:`INTERNAL_SIGNALS`).
+    """
     health = verdict.health
-    signals = [_signal_fact(c) for c in health.contributions]
+    signals = [
+        _signal_fact(c) for c in health.contributions if not (customer and c.signal in INTERNAL_SIGNALS)
+    ]
     weak = sorted(
         (s for s in signals if float(s.subscore) < WEAK_SUBSCORE), key=lambda s: (-s.points_lost, s.signal)
     )
@@ -227,7 +231,9 @@ def account_facts(verdict: AccountVerdict) -> AccountFacts:
     risks = tuple(weak[:3])
     triggers = _triggers(verdict)
     caps = tuple(
-        ", ".join(_evidence_phrases(cap.evidence)) or cap.cap.replace("_", " ") for cap in health.caps_applied
+        dict.fromkeys(
+            ", ".join(_evidence_phrases(cap.evidence)) or humanize(cap.cap) for cap in health.caps_applied
+        )
     )
     override = None
     if health.override is not None:
@@ -238,14 +244,14 @@ def account_facts(verdict: AccountVerdict) -> AccountFacts:
     coverage_note = None
     if health.insufficient_data:
         coverage_note = (
-            f"only {format_percent(health.coverage)} of the health signals were available, "
+            f"only {numbers.percent(health.coverage)} of the health signals were available, "
             "so treat the score with care"
         )
     owner_name = verdict.owner.name if verdict.owner is not None and verdict.owner.name else None
     return AccountFacts(
         account=verdict.account_name or verdict.account_id,
         band=health.band.value,
-        score=format_score(health.score),
+        score=numbers.score(health.score),
         churn_level=verdict.churn.level.value,
         risk_signals=risks,
         strengths=tuple(strong[:2]),
@@ -267,9 +273,18 @@ def opportunity_facts(opportunity: ExpansionOpportunity) -> OpportunityFacts:
         opportunity_type=opportunity.opportunity_type.value,
         title=opportunity.title,
         evidence=_evidence_phrases(opportunity.evidence),
-        arr_impact=format_money(opportunity.estimated_arr_impact),
+        customer_evidence=_evidence_phrases(opportunity.evidence, customer=True),
+        arr_impact=numbers.money(opportunity.estimated_arr_impact),
         confidence=opportunity.confidence.value,
     )
+
+
+def value_metric_phrase(name: str, value: float, unit: str | None) -> str:
+    """A custom value metric in words: ``("tickets_deflected", 38, "tickets")`` → ``38 tickets deflected``."""
+    words = value_metric_label(name)
+    if unit and words.lower().startswith(unit.lower()):
+        return f"{numbers.number(value)} {words}"
+    return f"{words}: {numbers.number(value)}" + (f" {unit}" if unit else "")
 
 
 def _value_metric_phrases(snapshot: AccountSnapshot | None) -> tuple[tuple[str, ...], list[float]]:
@@ -277,21 +292,21 @@ def _value_metric_phrases(snapshot: AccountSnapshot | None) -> tuple[tuple[str, 
         return (), []
     vm = snapshot.value_metrics
     phrases: list[str] = []
-    numbers: list[float] = []
+    found: list[float] = []
     if vm.time_saved_hours is not None:
-        phrases.append(f"{format_number(vm.time_saved_hours)} hours saved")
-        numbers.append(vm.time_saved_hours)
+        phrases.append(f"{numbers.count(vm.time_saved_hours, 'hour')} saved")
+        found.append(vm.time_saved_hours)
     if vm.revenue_influenced is not None:
-        phrases.append(f"{format_money(vm.revenue_influenced)} in revenue influenced")
-        numbers.append(vm.revenue_influenced)
+        phrases.append(f"{numbers.money(vm.revenue_influenced)} in revenue influenced")
+        found.append(vm.revenue_influenced)
     if vm.efficiency_gain_pct is not None:
-        phrases.append(f"a {format_number(vm.efficiency_gain_pct)}% efficiency gain")
-        numbers.append(vm.efficiency_gain_pct)
+        gain = numbers.percent_value(vm.efficiency_gain_pct)
+        phrases.append(f"{numbers.article(gain)} {gain} {value_metric_label('efficiency_gain_pct')}")
+        found.append(vm.efficiency_gain_pct)
     for metric in vm.other:
-        unit = f" {metric.unit}" if metric.unit else ""
-        phrases.append(f"{metric.name}: {format_number(metric.value)}{unit}")
-        numbers.append(metric.value)
-    return tuple(phrases), numbers
+        phrases.append(value_metric_phrase(metric.name, metric.value, metric.unit))
+        found.append(metric.value)
+    return tuple(phrases), found
 
 
 def _history_phrase(snapshot: AccountSnapshot | None) -> tuple[str | None, list[float]]:
@@ -300,7 +315,9 @@ def _history_phrase(snapshot: AccountSnapshot | None) -> tuple[str | None, list[
     scores = [p.score for p in snapshot.health_history]
     low, high = min(scores), max(scores)
     count = len(scores)
-    phrase = f"over the last {count} checks the score ranged from {format_score(low)} to {format_score(high)}"
+    phrase = (
+        f"over the last {count} checks the score ranged from {numbers.score(low)} to {numbers.score(high)}"
+    )
     return phrase, [low, high, float(count)]
 
 
@@ -313,12 +330,13 @@ def _lower_first(text: str) -> str:
 
 def _adoption_phrases(verdict: AccountVerdict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     strong = tuple(
-        f"{f.label} at {format_percent(f.adoption_rate)}"
+        f"{f.label} at {numbers.percent(f.adoption_rate)}"
         for f in verdict.adoption.features
         if f.status == "above" and f.adoption_rate is not None
     )
     weak = tuple(
-        f"{u.label} at {format_percent(u.adoption_rate)} against a {format_percent(u.benchmark)} benchmark"
+        f"{u.label} at {numbers.percent(u.adoption_rate)} against "
+        f"{numbers.article(numbers.percent(u.benchmark))} {numbers.percent(u.benchmark)} benchmark"
         + (f" ({_lower_first(u.recommendation.rstrip('.'))})" if u.recommendation else "")
         for u in verdict.adoption.underutilised
     )
@@ -331,7 +349,8 @@ def qbr_facts(verdict: AccountVerdict, snapshot: AccountSnapshot | None = None) 
     history, history_numbers = _history_phrase(snapshot)
     adoption = verdict.adoption
     strong, weak = _adoption_phrases(verdict)
-    overall = format_percent(adoption.overall_rate) if adoption.overall_rate is not None else None
+    fresh = "feature_adoption" not in verdict.health.stale  # a stale rate is not stated as today's
+    overall = numbers.percent(adoption.overall_rate) if adoption.overall_rate is not None and fresh else None
     return QBRFacts(
         value_metrics=metrics,
         history=history,

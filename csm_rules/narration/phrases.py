@@ -9,22 +9,18 @@ contains a raw field name, ``None`` or an empty value; a field this module does 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from csm_rules.domain.signals import BUILTIN_SIGNALS, SignalInput, known_input, signal_spec
+from csm_rules.domain.vocabulary import CollectionsRisk
+from csm_rules.text import numbers
+from csm_rules.text.labels import fact_label, humanize, label, segment_label
 
 __all__ = [
     "SIGNAL_LABELS",
     "condition_phrase",
     "contribution_phrase",
     "field_phrase",
-    "format_days",
-    "format_money",
-    "format_number",
-    "format_percent",
-    "format_score",
-    "humanize",
     "input_phrase",
     "signal_label",
 ]
@@ -39,61 +35,24 @@ def signal_label(signal: str) -> str:
     return spec.label if spec is not None else humanize(signal)
 
 
-def _half_up(value: float, places: int) -> Decimal:
-    quantum = Decimal(1).scaleb(-places)
-    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def format_number(value: float) -> str:
-    """A number as a colleague writes it: ``45``, ``72.5``, ``1,200`` (one decimal at most, half up)."""
-    rounded = _half_up(value, 1)
-    if rounded == rounded.to_integral_value():
-        return f"{int(rounded):,}"
-    return f"{rounded:,.1f}"
-
-
-def format_score(value: float) -> str:
-    """A health score: ``72.5``, or ``73`` when the decimal is zero."""
-    return format_number(value)
-
-
-def format_money(value: float) -> str:
-    """An amount of money, whole dollars: ``$12,000``."""
-    return f"${int(_half_up(value, 0)):,}"
-
-
-def format_percent(rate: float) -> str:
-    """A 0..1 rate as a percentage: ``0.85`` → ``85%``, ``0.855`` → ``85.5%``."""
-    return f"{format_number(rate * 100)}%"
-
-
-def format_days(days: float) -> str:
-    """A number of days: ``1 day``, ``45 days``."""
-    text = format_number(days)
-    return f"{text} day" if text == "1" else f"{text} days"
-
-
-def humanize(name: str) -> str:
-    """A snake_case identifier as words: ``modules_owned`` → ``modules owned``."""
-    return name.replace("_", " ").strip()
-
-
 def _plural(count: float, singular: str, plural: str) -> str:
-    text = format_number(count)
-    return f"{text} {singular if text == '1' else plural}"
+    return numbers.count(count, singular, plural)
+
+
+#: How each unit of a signal input is written (one formatter per kind, :mod:`csm_rules.text.numbers`).
+_FORMAT: dict[str, Callable[[float], str]] = {
+    "count": numbers.number,
+    "days": numbers.days,
+    "rate": numbers.percent,
+    "percent": numbers.percent_value,
+    "score": numbers.score,
+    "number": numbers.number,
+    "money": numbers.money,
+}
 
 
 def _formatted(item: SignalInput, value: float) -> str:
-    unit = item.unit
-    if unit == "rate":
-        return format_percent(value)
-    if unit == "percent":
-        return f"{format_number(value)}%"
-    if unit == "days":
-        return format_days(value)
-    if unit == "money":
-        return format_money(value)
-    return format_number(value)
+    return _FORMAT.get(item.unit, numbers.number)(value)
 
 
 def input_phrase(item: SignalInput, value: Any) -> str:
@@ -120,17 +79,18 @@ def input_phrase(item: SignalInput, value: Any) -> str:
 _FIELD_PHRASES: dict[str, Callable[[Any], str]] = {
     "seats_used": lambda v: _plural(v, "seat", "seats") + " in use",
     "seats_purchased": lambda v: _plural(v, "seat", "seats") + " purchased",
-    "collections_risk": lambda v: f"collections risk {str(v).upper()}",
+    "collections_risk": lambda v: f"{label(CollectionsRisk(v))} collections risk",
     "band": lambda v: f"health band {str(v).upper()}",
     "health_band": lambda v: f"health band {str(v).upper()}",
-    "health_score": lambda v: f"health score {format_score(v)}",
-    "health_drop_30d": lambda v: f"health down {format_number(v)} points in 30 days",
-    "coverage": lambda v: f"{format_percent(v)} of health signals available",
+    "churn_level": lambda v: f"{v} churn risk",
+    "health_score": lambda v: f"health score {numbers.score(v)}",
+    "health_drop_30d": lambda v: f"health down {numbers.number(v)} points in 30 days",
+    "coverage": lambda v: f"{numbers.percent(v)} of health signals available",
     "modules_count": lambda v: _plural(v, "module", "modules") + " owned",
     "integrations_count": lambda v: _plural(v, "integration", "integrations") + " connected",
-    "days_to_contract_end": lambda v: f"contract ends in {format_days(v)}",
-    "segment": lambda v: f"{v} segment",
-    "arr": lambda v: f"ARR of {format_money(v)}",
+    "days_to_contract_end": lambda v: f"contract ends in {numbers.days(v)}",
+    "segment": lambda v: f"{segment_label(str(v))} segment",
+    "arr": lambda v: f"ARR of {numbers.money(v)}",
 }
 
 
@@ -138,7 +98,7 @@ def _value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
-        return format_number(value)
+        return numbers.number(value)
     if isinstance(value, list | tuple):
         return ", ".join(_value_text(item) for item in value) or "none listed"
     return humanize(str(value))
@@ -159,7 +119,7 @@ def _field_for(name: str, value: Any) -> str:
 def field_phrase(field: str, value: Any) -> str:
     """One input value in plain words, e.g. ``field_phrase("login_frequency_days", 45.0)``."""
     field = _field_for(field, value)
-    if value is not None and not isinstance(value, list | tuple | dict):
+    if value is not None and not isinstance(value, list | tuple | dict | bool):
         item = known_input(field)
         phrase = _FIELD_PHRASES.get(field)
         try:
@@ -169,7 +129,7 @@ def field_phrase(field: str, value: Any) -> str:
                 return phrase(value)
         except (TypeError, ValueError):
             pass  # an unexpected value type: say it generically below
-    return f"{humanize(field)}: {_value_text(value)}"
+    return f"{fact_label(field)}: {_value_text(value)}"
 
 
 def contribution_phrase(signal: str, value: Mapping[str, Any]) -> str:

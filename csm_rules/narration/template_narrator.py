@@ -165,7 +165,7 @@ class TemplateNarrator:
         """One 2–3 sentence summary per QBR section (``snapshot`` adds value metrics and health history)."""
         check_sections(sections)
         qbr = qbr_facts(verdict, snapshot)
-        context = _account_context(account_facts(verdict)) | {
+        context = _account_context(account_facts(verdict, customer=True)) | {
             name: getattr(qbr, name) for name in qbr.__dataclass_fields__
         }
         return {

@@ -24,10 +24,12 @@ from typing import Any, Protocol
 from csm_rules.domain.verdict import AccountVerdict, to_jsonable
 from csm_rules.narration.narrative import AlertTexts, Narrative
 from csm_rules.outputs.channels import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent
+from csm_rules.text import numbers
 
 __all__ = [
     "ALERT_TYPE",
     "CHURN_ALERT_STREAM",
+    "NO_OWNER_EMAIL",
     "AlertTextsNarrator",
     "ChurnAlert",
     "alert_subject",
@@ -41,6 +43,8 @@ __all__ = [
 CHURN_ALERT_STREAM = "churn_alerts"
 #: ``alert_type`` of every churn alert event.
 ALERT_TYPE = "csm_churn_alert"
+#: Why a draft was not written: the owner has no email and no fallback address is configured.
+NO_OWNER_EMAIL = "no owner email"
 #: What the event asks the host to do next: a rep reviews the draft outreach.
 ALERT_ACTION = "review_draft_outreach"
 
@@ -70,6 +74,13 @@ class ChurnAlert:
     """``texts`` (given), ``narrator:<name>`` or ``plain`` (built here, e.g. after a narrator failure)."""
     texts_fallback_reason: str | None
 
+    @property
+    def partial(self) -> bool:
+        """True when a person-addressed channel has nobody to reach: no draft recipient, or a chat alert
+        with neither the owner's handle nor a configured channel. Count such an alert as partial, not
+        delivered."""
+        return self.draft is None or (self.chat.channel is None and self.chat.mention is None)
+
 
 def build_churn_alert(
     verdict: AccountVerdict,
@@ -85,9 +96,10 @@ def build_churn_alert(
 
     ``explanation`` is the narrator's churn explanation of this very verdict (its ``verdict_fingerprint``
     must match, so one account's words never go out under another's numbers). The draft goes to the
-    owner's email, else to ``fallback_email``; with neither, ``draft`` is None and
-    ``draft_skipped_reason`` says so. Building never sends anything and never reads the clock (the scan
-    date is ``verdict.as_of``).
+    owner's email, else to ``fallback_email``; with neither, ``draft`` is None, ``draft_skipped_reason``
+    is :data:`NO_OWNER_EMAIL` and the alert is :attr:`ChurnAlert.partial`. The chat alert goes to
+    ``chat_channel`` and mentions the owner's chat handle. Building never sends anything and never
+    reads the clock (the scan date is ``verdict.as_of``).
 
     Example::
 
@@ -135,7 +147,7 @@ def build_churn_alert(
             thread_key=thread_key,
         )
     else:
-        skipped = "the account has no owner email and no fallback_email is configured"
+        skipped = NO_OWNER_EMAIL
 
     return ChurnAlert(
         account_id=account_id,
@@ -194,9 +206,9 @@ def alert_subject(verdict: AccountVerdict) -> str:
     if days is None:
         tail = f"(health {verdict.health.band.value})"
     elif days < 0:
-        tail = f"(renewal {-days} days ago)"
+        tail = f"(renewal {numbers.days(-days)} ago)"
     else:
-        tail = f"(renewal in {days} day{'' if days == 1 else 's'})"
+        tail = f"(renewal in {numbers.days(days)})"
     return f"[CSM ALERT] {name} — churn risk {verdict.churn.level.value.upper()} {tail}"
 
 
@@ -207,15 +219,18 @@ def plain_alert_texts(verdict: AccountVerdict, explanation: Narrative) -> AlertT
     """
     name = verdict.account_name or verdict.account_id
     facts = (
-        f"Health {verdict.health.score:.1f}/100 ({verdict.health.band.value}), "
+        f"Health {numbers.score(verdict.health.score)}/100 ({verdict.health.band.value}), "
         f"churn risk {verdict.churn.level.value}, as of {verdict.as_of.isoformat()}."
     )
+    who = name if verdict.account_name is None else f"{name} ({verdict.account_id})"
     text_body = (
-        f"{name} ({verdict.account_id}) needs attention.\n\n{facts}\n\n{explanation.text}\n\n"
+        f"{who} needs attention.\n\n{facts}\n\n{explanation.text}\n\n"
         "This is a draft for you to review; nothing has been sent."
     )
     html_body = (
-        f"<p><strong>{html.escape(name)}</strong> ({html.escape(verdict.account_id)}) needs attention.</p>"
+        f"<p><strong>{html.escape(name)}</strong>"
+        + ("" if verdict.account_name is None else f" ({html.escape(verdict.account_id)})")
+        + " needs attention.</p>"
         f"<p>{html.escape(facts)}</p>"
         + "".join(f"<p>{html.escape(part)}</p>" for part in explanation.text.split("\n\n") if part.strip())
         + "<p><em>This is a draft for you to review; nothing has been sent.</em></p>"

@@ -20,21 +20,35 @@ nesting, and well under the 500 KB request payload limit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from csm_rules.config.loader import Config, load_config
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.verdict import AccountVerdict
-from csm_rules.domain.vocabulary import CHURN_ORDER, ChurnLevel, OpportunityType, QBRKind
+from csm_rules.domain.verdict import AccountVerdict, MatchedCondition
+from csm_rules.domain.vocabulary import QBRKind
+from csm_rules.narration.facts import WEAK_SUBSCORE, AccountFacts, account_facts, opportunity_facts
 from csm_rules.narration.narrative import Narrative
+from csm_rules.narration.phrases import condition_phrase, contribution_phrase, signal_label
+from csm_rules.narration.template_narrator import TemplateNarrator, sentence_list
 from csm_rules.rules.qbr_timing import fiscal_quarter
+from csm_rules.text import numbers
+from csm_rules.text.labels import (
+    FEATURE_STATUS_LABELS,
+    SUPPRESSION_LABELS,
+    humanize,
+    label,
+    value_metric_label,
+)
 
 __all__ = [
+    "QBR_PREP_SECTION_HEADINGS",
     "QBR_SECTION_HEADINGS",
+    "NextActionWords",
     "QBRBulletList",
     "QBRDocument",
     "QBRMetric",
@@ -42,6 +56,9 @@ __all__ = [
     "QBRSection",
     "QBRTable",
     "build_qbr",
+    "build_qbr_documents",
+    "build_qbr_prep",
+    "rag_trend",
 ]
 
 #: Section id → heading, in document order (the ids are the narrator's QBR section ids).
@@ -114,9 +131,12 @@ class QBRDocument(BaseModel):
     sections: tuple[QBRSection, ...]
     config_fingerprint: str
     verdict_fingerprint: str
+    audience: Literal["customer", "internal"] = "customer"
+    """``customer``: the QBR itself, nothing a customer should not read. ``internal``: the rep's prep page."""
 
     def section(self, section_id: str) -> QBRSection:
-        """The section with this id (``health_summary``, ``roi``, ``adoption``, ``expansion``)."""
+        """The section with this id (``health_summary``, ``roi``, ``adoption``, ``expansion``; the prep
+        page's ``risks``, ``collections``, ``opportunities``, ``raise``)."""
         for section in self.sections:
             if section.id == section_id:
                 return section
@@ -147,18 +167,24 @@ class QBRDocument(BaseModel):
         return "\n".join(lines)
 
     def meta_line(self) -> str:
+        """The line under the title: account, period, occasion, date (the prep page says it is internal)."""
         name = self.account_name or self.account_id
-        return (
-            f"Account: {name} ({self.account_id}) · Period: {self.period} · Trigger: {self.trigger.value}"
-            f" · As of: {self.as_of.isoformat()}"
-        )
+        account = f"{name} ({self.account_id})" if self.account_name and self.audience == "internal" else name
+        line = f"Account: {account} · Period: {self.period} · {label(self.trigger).capitalize()}"
+        line += f" · As of: {self.as_of.isoformat()}"
+        if self.audience == "internal":
+            line = "Internal — for the account team only, not for the customer · " + line
+        return line
 
     def footer(self) -> str:
+        """The closing line: where figures and words came from (config and key on the prep page only)."""
+        if self.audience == "customer":
+            return f"Figures as of {self.as_of.isoformat()}."
         writers = sorted({s.narrator for s in self.sections})
         fallbacks = [s.heading for s in self.sections if s.fallback_reason]
         text = (
             f"Figures from csm-rules (config {self.config_fingerprint}); summaries written by the "
-            f"{', '.join(writers)} narrator. QBR key: {self.idempotency_key}."
+            f"{', '.join(writers)} narrator. Key: {self.idempotency_key}."
         )
         if fallbacks:
             text += f" Fallback summaries in: {', '.join(fallbacks)}."
@@ -183,12 +209,15 @@ def build_qbr(
     trigger: QBRKind | str | None = None,
     config: Config | None = None,
 ) -> QBRDocument:
-    """The QBR for ``snapshot``'s account as its ``verdict`` stands.
+    """The customer QBR for ``snapshot``'s account as its ``verdict`` stands.
 
-    Trigger, period, idempotency key and ``covers`` come from ``verdict.qbr_due``. To build one when none
-    is due (or of another kind than the one due), pass ``trigger="quarterly"`` (the fiscal quarter of
-    ``as_of``) or ``trigger="contract"`` (needs ``contract_end_date`` or ``renewal_date``); the keys are
-    the ones the QBR schedule rule uses. ``config`` supplies the fiscal year start month for that case.
+    A customer document: the account's own outcomes, value delivered, adoption and opportunities in its
+    own terms — no churn risk, collections, sub-scores, estimated ARR or confidence (those are on the
+    prep page, :func:`build_qbr_prep`). Trigger, period, idempotency key and ``covers`` come from
+    ``verdict.qbr_due``. To build one when none is due (or of another kind than the one due), pass
+    ``trigger="quarterly"`` (the fiscal quarter of ``as_of``) or ``trigger="contract"`` (needs
+    ``contract_end_date`` or ``renewal_date``); the keys are the ones the QBR schedule rule uses.
+    ``config`` supplies the fiscal year start month for that case.
 
     Example::
 
@@ -224,7 +253,72 @@ def build_qbr(
     )
 
 
-# -- building the sections ----------------------------------------------------------------------
+class NextActionWords(Protocol):
+    """Words for a next-action key (:meth:`TemplateNarrator.next_action_text`)."""
+
+    def next_action_text(self, key: str) -> str:
+        """The recommended step for ``key`` in words."""
+        ...
+
+
+@functools.cache
+def _default_words() -> TemplateNarrator:
+    return TemplateNarrator()
+
+
+def build_qbr_prep(
+    customer_qbr: QBRDocument, verdict: AccountVerdict, *, words: NextActionWords | None = None
+) -> QBRDocument:
+    """The rep's internal prep page for ``customer_qbr``: risks and churn evidence, collections, the
+    opportunities with their ARR (and those held back, with why), and what to raise in the meeting.
+
+    Built from the same verdict as the QBR, so both tell one story (``words`` says the next step; the
+    shipped templates by default); its key is the QBR's key with
+    ``:prep`` (written as its own Notion page / Markdown file, never inside the customer's document).
+
+    Example::
+
+        prep = build_qbr_prep(doc, verdict)
+        prep.title  # 'QBR prep (internal): Acme Corp — 2026-Q4'
+    """
+    if verdict.fingerprint != customer_qbr.verdict_fingerprint:
+        raise ValueError(f"the verdict is not the one {customer_qbr.title!r} was built from")
+    name = verdict.account_name or verdict.account_id
+    facts = account_facts(verdict)
+    sections = (
+        _risks_section(verdict, facts),
+        _collections_section(verdict),
+        _opportunities_section(verdict),
+        _raise_section(verdict, facts, words if words is not None else _default_words()),
+    )
+    return customer_qbr.model_copy(
+        update={
+            "title": f"QBR prep (internal): {name} — {customer_qbr.period}",
+            "idempotency_key": f"{customer_qbr.idempotency_key}:prep",
+            "covers": (),
+            "sections": sections,
+            "audience": "internal",
+        }
+    )
+
+
+def build_qbr_documents(
+    snapshot: AccountSnapshot,
+    verdict: AccountVerdict,
+    narrator: QBRNarrator,
+    *,
+    trigger: QBRKind | str | None = None,
+    config: Config | None = None,
+) -> tuple[QBRDocument, QBRDocument | None]:
+    """The customer QBR and, when ``qbr.write_prep`` is on (the default), the rep's prep page."""
+    config = config if config is not None else load_config()
+    document = build_qbr(snapshot, verdict, narrator, trigger=trigger, config=config)
+    words = narrator if isinstance(narrator, TemplateNarrator) else None
+    prep = build_qbr_prep(document, verdict, words=words) if config.thresholds.qbr.write_prep else None
+    return document, prep
+
+
+# -- building the customer sections -------------------------------------------------------------
 
 
 class _Summary(NamedTuple):
@@ -296,8 +390,8 @@ def _plain_summary(section_id: str, snapshot: AccountSnapshot, verdict: AccountV
     health = verdict.health
     if section_id == "health_summary":
         return (
-            f"{name} scores {health.score:.1f}/100 ({health.band.value}) as of {verdict.as_of.isoformat()}, "
-            f"with churn risk {verdict.churn.level.value}."
+            f"{name} has a health score of {numbers.score(health.score)} ({health.band.value}) "
+            f"as of {verdict.as_of.isoformat()}."
         )
     if section_id == "roi":
         if _value_metrics(snapshot):
@@ -306,9 +400,11 @@ def _plain_summary(section_id: str, snapshot: AccountSnapshot, verdict: AccountV
     if section_id == "adoption":
         if verdict.adoption.overall_rate is None:
             return f"No feature usage data is recorded for {name}."
-        return f"{name}'s overall feature adoption is {_pct(verdict.adoption.overall_rate)}."
+        return f"{name}'s overall feature adoption is {numbers.percent(verdict.adoption.overall_rate)}."
     count = len(verdict.expansions)
-    return f"{count} expansion opportunit{'y' if count == 1 else 'ies'} identified for {name}."
+    if not count:
+        return f"The focus for next quarter is getting the most from what {name} already has."
+    return f"{numbers.count(count, 'opportunity', 'opportunities')} to discuss with {name}."
 
 
 def _section(section_id: str, summary: _Summary, **parts: Any) -> QBRSection:
@@ -322,72 +418,44 @@ def _section(section_id: str, summary: _Summary, **parts: Any) -> QBRSection:
     )
 
 
+def rag_trend(bands: Sequence[str]) -> str:
+    """Bands oldest first, runs collapsed: ``GREEN → AMBER for the last 11 checks``."""
+    runs: list[list[Any]] = []
+    for band in bands:
+        if runs and runs[-1][0] == band:
+            runs[-1][1] += 1
+        else:
+            runs.append([band, 1])
+    parts = [band if n == 1 else f"{band} ({n} checks)" for band, n in runs[:-1]]
+    if runs:
+        band, n = runs[-1]
+        parts.append(band if n == 1 else f"{band} for the last {n} checks")
+    return " → ".join(parts)
+
+
 def _health_section(snapshot: AccountSnapshot, verdict: AccountVerdict, summary: _Summary) -> QBRSection:
-    health, churn = verdict.health, verdict.churn
-    metrics = [QBRMetric(label="Health score", value=f"{health.score:.1f} / 100 ({health.band.value})")]
+    health = verdict.health
+    metrics = [
+        QBRMetric(label="Health score", value=f"{numbers.score(health.score)} / 100 ({health.band.value})")
+    ]
     history = snapshot.health_history
     if health.delta is not None and history:
         last = history[-1]
         metrics.append(
             QBRMetric(
                 label="Change",
-                value=f"{_signed(health.delta)} points since {last.date.isoformat()} ({last.score:.1f})",
+                value=f"{numbers.points(health.delta)} since {last.date.isoformat()} "
+                f"({numbers.score(last.score)})",
             )
         )
-    trend = [point.band.value for point in history] + [health.band.value]
-    metrics.append(QBRMetric(label="RAG trend", value=" → ".join(trend)))
-    triggered = f" ({_TRIGGERED_BY[churn.triggered_by.value]})" if churn.triggered_by is not None else ""
-    metrics.append(QBRMetric(label="Churn risk", value=f"{churn.level.value}{triggered}"))
-    metrics.append(QBRMetric(label="Data coverage", value=f"{_pct(health.coverage)} of the signal weight"))
-
+    if history:
+        trend = [point.band.value for point in history] + [health.band.value]
+        metrics.append(QBRMetric(label="RAG trend", value=rag_trend(trend)))
     tables = []
     if history:
-        rows = [(p.date.isoformat(), f"{p.score:.1f}", p.band.value) for p in history]
-        rows.append((verdict.as_of.isoformat(), f"{health.score:.1f}", health.band.value))
+        rows = [(p.date.isoformat(), numbers.score(p.score), p.band.value) for p in history]
+        rows.append((verdict.as_of.isoformat(), numbers.score(health.score), health.band.value))
         tables.append(QBRTable(title="Score history", columns=("Date", "Score", "Band"), rows=tuple(rows)))
-
-    movers = [
-        f"{_label(m.signal)}: sub-score {m.subscore_before:.0f} → {m.subscore_now:.0f} "
-        f"({_signed(m.effect)} points)"
-        for m in health.movers
-    ]
-    if not movers:
-        movers = [
-            "The score history has no per-signal sub-scores, so the signals that moved it cannot be shown."
-            if history
-            else "No earlier score is recorded, so there is no movement to explain yet."
-        ]
-    weakest = sorted(health.contributions, key=lambda c: (c.subscore, c.signal))[:3]
-    lists = [
-        QBRBulletList(title="Signals that moved the score", items=tuple(movers)),
-    ]
-    if weakest:
-        lists.append(
-            QBRBulletList(
-                title="Weakest signals now",
-                items=tuple(
-                    f"{_label(c.signal)}: {c.subscore:.0f}/100 ({_values(c.value)})" for c in weakest
-                ),
-            )
-        )
-    notes = [
-        f"{cap.description or cap.cap}: score {cap.score_before:.1f} → {cap.score_after:.1f}"
-        + (f", band at most {cap.max_band.value}" if cap.max_band is not None else "")
-        for cap in health.caps_applied
-    ]
-    if health.override is not None:
-        override = health.override
-        until = f" until {override.expires.isoformat()}" if override.expires is not None else ""
-        notes.append(
-            f"Band set to {override.band.value} by {override.set_by}{until} (computed "
-            f"{override.computed_band.value}): {override.reason}"
-        )
-    if health.missing:
-        notes.append("No data for: " + ", ".join(_label(s) for s in health.missing))
-    if health.stale:
-        notes.append("Data too old to score: " + ", ".join(_label(s) for s in health.stale))
-    if notes:
-        lists.append(QBRBulletList(title="Notes on the score", items=tuple(notes)))
     notice = (
         "Too little data was available for a reliable score; treat it with care."
         if health.insufficient_data
@@ -399,7 +467,6 @@ def _health_section(snapshot: AccountSnapshot, verdict: AccountVerdict, summary:
         notice=notice,
         metrics=tuple(metrics),
         tables=tuple(tables),
-        lists=tuple(lists),
     )
 
 
@@ -409,14 +476,33 @@ def _value_metrics(snapshot: AccountSnapshot) -> list[QBRMetric]:
         return []
     metrics = []
     if values.time_saved_hours is not None:
-        metrics.append(QBRMetric(label="Time saved", value=f"{_number(values.time_saved_hours)} hours"))
+        metrics.append(
+            QBRMetric(
+                label=_cap(value_metric_label("time_saved_hours")),
+                value=numbers.count(values.time_saved_hours, "hour"),
+            )
+        )
     if values.revenue_influenced is not None:
-        metrics.append(QBRMetric(label="Revenue influenced", value=_money(values.revenue_influenced)))
+        metrics.append(
+            QBRMetric(
+                label=_cap(value_metric_label("revenue_influenced")),
+                value=numbers.money(values.revenue_influenced),
+            )
+        )
     if values.efficiency_gain_pct is not None:
-        metrics.append(QBRMetric(label="Efficiency gain", value=f"{_number(values.efficiency_gain_pct)}%"))
+        metrics.append(
+            QBRMetric(
+                label=_cap(value_metric_label("efficiency_gain_pct")),
+                value=numbers.percent_value(values.efficiency_gain_pct),
+            )
+        )
     for other in values.other:
         unit = f" {other.unit}" if other.unit else ""
-        metrics.append(QBRMetric(label=other.name, value=f"{_number(other.value)}{unit}"))
+        metrics.append(
+            QBRMetric(
+                label=_cap(value_metric_label(other.name)), value=f"{numbers.number(other.value)}{unit}"
+            )
+        )
     return metrics
 
 
@@ -431,22 +517,19 @@ def _roi_section(snapshot: AccountSnapshot, summary: _Summary) -> QBRSection:
     return _section("roi", summary, notice=notice, metrics=tuple(metrics))
 
 
-_STATUS = {
-    "above": "above benchmark",
-    "near": "near benchmark",
-    "below": "below benchmark",
-    "unused": "unused",
-    "not_reported": "not reported",
-}
-
-
 def _adoption_section(verdict: AccountVerdict, summary: _Summary) -> QBRSection:
     adoption = verdict.adoption
-    if not adoption.data_available:
-        return _section("adoption", summary, notice="No feature usage data is recorded for this account.")
     metrics = []
-    if adoption.overall_rate is not None:
-        metrics.append(QBRMetric(label="Overall adoption rate", value=_pct(adoption.overall_rate)))
+    rate = adoption.overall_rate if "feature_adoption" not in verdict.health.stale else None
+    if rate is not None:
+        metrics.append(QBRMetric(label="Overall adoption rate", value=numbers.percent(rate)))
+    if not adoption.data_available:
+        notice = (
+            "Usage per feature was not reported, so features cannot be compared with their benchmarks."
+            if rate is not None
+            else "No feature usage data is recorded for this account."
+        )
+        return _section("adoption", summary, notice=notice, metrics=tuple(metrics))
     if adoption.features:
         metrics.append(
             QBRMetric(
@@ -459,9 +542,9 @@ def _adoption_section(verdict: AccountVerdict, summary: _Summary) -> QBRSection:
         rows = tuple(
             (
                 f.label,
-                _pct(f.adoption_rate) if f.adoption_rate is not None else "—",
-                _pct(f.benchmark) if f.benchmark is not None else "—",
-                _STATUS.get(f.status, f.status),
+                numbers.percent(f.adoption_rate) if f.adoption_rate is not None else "—",
+                numbers.percent(f.benchmark) if f.benchmark is not None else "—",
+                FEATURE_STATUS_LABELS.get(f.status) or humanize(f.status),
             )
             for f in adoption.features
         )
@@ -469,120 +552,209 @@ def _adoption_section(verdict: AccountVerdict, summary: _Summary) -> QBRSection:
             QBRTable(title="Scorecard", columns=("Feature", "Adoption", "Benchmark", "Status"), rows=rows),
         )
     items = tuple(
-        f"{u.label} — {_pct(u.adoption_rate)} vs {_pct(u.benchmark)} benchmark: {u.recommendation}"
+        f"{u.label} — {numbers.percent(u.adoption_rate)} vs {numbers.percent(u.benchmark)} benchmark: "
+        f"{u.recommendation}"
         for u in adoption.underutilised
     ) or ("No feature is underutilised against its benchmark.",)
     lists = (QBRBulletList(title="Underutilised features", items=items),)
     return _section("adoption", summary, metrics=tuple(metrics), tables=tables, lists=lists)
 
 
-_OPPORTUNITY_TITLES = {
-    OpportunityType.SEATS: "Additional seats",
-    OpportunityType.MODULE: "New modules",
-    OpportunityType.INTEGRATION: "Integrations",
-}
-
-
 def _expansion_section(snapshot: AccountSnapshot, verdict: AccountVerdict, summary: _Summary) -> QBRSection:
     lists: list[QBRBulletList] = []
-    for kind, title in _OPPORTUNITY_TITLES.items():
-        items = tuple(
-            f"{o.title} — est. {_money(o.estimated_arr_impact)} ARR ({o.confidence.value} confidence)"
-            for o in verdict.expansions
-            if o.opportunity_type is kind
-        )
-        if items:
-            lists.append(QBRBulletList(title=title, items=items))
-    metrics = []
-    total = sum(o.estimated_arr_impact for o in verdict.expansions)
-    if verdict.expansions:
-        metrics.append(QBRMetric(label="Estimated expansion ARR", value=_money(total)))
-    notice = (
-        None
-        if verdict.expansions
-        else (f"No expansion opportunities were identified (health {verdict.health.band.value}).")
-    )
+    items = []
+    for opportunity in verdict.expansions:
+        evidence = opportunity_facts(opportunity).customer_evidence
+        items.append(_cap(opportunity.title) + (f": {', '.join(evidence)}" if evidence else ""))
+    if items:
+        lists.append(QBRBulletList(title="Opportunities", items=tuple(items)))
 
     terms = []
     if snapshot.arr is not None:
-        terms.append(f"Current ARR: {_money(snapshot.arr)}")
+        terms.append(f"Annual contract value: {numbers.money(snapshot.arr)}")
     if snapshot.seats_purchased is not None:
-        used = f"{snapshot.seats_used} used of " if snapshot.seats_used is not None else ""
-        terms.append(f"Seats: {used}{snapshot.seats_purchased} purchased")
+        used = f"{numbers.number(snapshot.seats_used)} used of " if snapshot.seats_used is not None else ""
+        terms.append(f"Seats: {used}{numbers.number(snapshot.seats_purchased)} purchased")
     end = snapshot.contract_end_date
     if end is not None:
         terms.append(f"Contract ends {end.isoformat()} ({_days((end - snapshot.as_of).days)})")
     if snapshot.renewal_date is not None and snapshot.renewal_date != end:
         terms.append(f"Renewal date {snapshot.renewal_date.isoformat()}")
-    if snapshot.days_to_renewal is not None:
+    elif snapshot.days_to_renewal is not None and end is None:
         terms.append(f"Renewal {_days(snapshot.days_to_renewal)}")
     lists.append(
         QBRBulletList(title="Renewal terms", items=tuple(terms) or ("No renewal date is recorded.",))
     )
 
-    steps = []
-    churn = verdict.churn
-    if CHURN_ORDER.index(churn.level) >= CHURN_ORDER.index(ChurnLevel.HIGH) and churn.triggers:
-        steps.append(f"Address the {churn.level.value} churn risk first: {churn.triggers[0].description}.")
-    for u in verdict.adoption.underutilised:
-        steps.append(f"{u.label}: {u.recommendation}")
+    steps = [f"{u.label}: {u.recommendation}" for u in verdict.adoption.underutilised]
     if verdict.expansions:
-        count = len(verdict.expansions)
-        steps.append(
-            f"Review the {count} expansion opportunit{'y' if count == 1 else 'ies'} "
-            f"(est. {_money(total)} ARR) with the Sales Agent's recommendations."
-        )
+        steps.append("Agree which of the opportunities above to explore first, and who owns each.")
     if steps:
         lists.append(QBRBulletList(title="Next steps", items=tuple(steps)))
-    return _section("expansion", summary, notice=notice, metrics=tuple(metrics), lists=tuple(lists))
+    return _section("expansion", summary, lists=tuple(lists))
+
+
+# -- building the prep page ---------------------------------------------------------------------------
+
+#: Section id → heading of the internal prep page, in page order.
+QBR_PREP_SECTION_HEADINGS: dict[str, str] = {
+    "risks": "Risks and churn evidence",
+    "collections": "Collections and payments",
+    "opportunities": "Opportunities (with estimated ARR)",
+    "raise": "What to raise in the meeting",
+}
+
+
+def _prep_section(section_id: str, narrative: str, **parts: Any) -> QBRSection:
+    return QBRSection(
+        id=section_id,
+        heading=QBR_PREP_SECTION_HEADINGS[section_id],
+        narrative=narrative,
+        narrator="plain",
+        **parts,
+    )
+
+
+def _risks_section(verdict: AccountVerdict, facts: AccountFacts) -> QBRSection:
+    health, churn = verdict.health, verdict.churn
+    level = f"{label(churn.level)}" + (f" ({label(churn.triggered_by)})" if churn.triggered_by else "")
+    metrics = [
+        QBRMetric(label="Churn risk", value=level),
+        QBRMetric(label="Health score", value=f"{numbers.score(health.score)} / 100 ({health.band.value})"),
+        QBRMetric(label="Data coverage", value=f"{numbers.percent(health.coverage)} of the signal weight"),
+    ]
+    lists = []
+    if facts.triggers:
+        lists.append(
+            QBRBulletList(
+                title="Churn triggers",
+                items=tuple(
+                    f"{t.label}: {sentence_list(t.evidence) if t.evidence else t.description}"
+                    for t in facts.triggers
+                ),
+            )
+        )
+    weakest = sorted(health.contributions, key=lambda c: (c.subscore, c.signal))[:3]
+    if weakest:
+        lists.append(
+            QBRBulletList(
+                title="Weakest signals now",
+                items=tuple(
+                    f"{_signal_label(c.signal)}: {contribution_phrase(c.signal, c.value)} "
+                    f"(scores {numbers.number(c.subscore)} of 100)"
+                    for c in weakest
+                ),
+            )
+        )
+    movers = tuple(
+        f"{_signal_label(m.signal)}: scored {numbers.number(m.subscore_before)} then "
+        f"{numbers.number(m.subscore_now)} ({numbers.points(m.effect)} on the health score)"
+        for m in health.movers
+    )
+    if movers:
+        lists.append(QBRBulletList(title="Signals that moved the score", items=movers))
+    notes = [
+        f"{cap.description or humanize(cap.cap)}: score {numbers.score(cap.score_before)} → "
+        f"{numbers.score(cap.score_after)}"
+        + (f", band at most {cap.max_band.value}" if cap.max_band is not None else "")
+        for cap in health.caps_applied
+    ]
+    if facts.override is not None:
+        notes.append(_cap(facts.override))
+    if health.missing:
+        notes.append("No data for: " + ", ".join(_signal_label(s) for s in health.missing))
+    if health.stale:
+        notes.append("Data too old to score: " + ", ".join(_signal_label(s) for s in health.stale))
+    if notes:
+        lists.append(QBRBulletList(title="Notes on the score", items=tuple(dict.fromkeys(notes))))
+    name = verdict.account_name or verdict.account_id
+    narrative = f"{name} has {label(churn.level)} churn risk" + (
+        f", {facts.renewal}." if facts.renewal else "."
+    )
+    if not facts.triggers:
+        narrative += " No churn trigger fired."
+    return _prep_section("risks", narrative, metrics=tuple(metrics), lists=tuple(lists))
+
+
+def _collections_section(verdict: AccountVerdict) -> QBRSection:
+    items = [
+        _cap(contribution_phrase(c.signal, c.value))
+        for c in verdict.health.contributions
+        if c.signal == "payment" and c.subscore < WEAK_SUBSCORE
+    ]
+    collections = [cap for cap in verdict.health.caps_applied if "collections" in cap.cap]
+    items += [_cap(cap.description or humanize(cap.cap)) for cap in collections]
+    if not items:
+        return _prep_section("collections", "No payment or collections issue is recorded.")
+    return _prep_section(
+        "collections",
+        "Check with finance before the meeting; do not raise collections in front of the customer's team.",
+        lists=(QBRBulletList(title="What finance records", items=tuple(dict.fromkeys(items))),),
+    )
+
+
+def _opportunities_section(verdict: AccountVerdict) -> QBRSection:
+    lists = []
+    offered = tuple(
+        f"{_cap(o.title)} — est. {numbers.money(o.estimated_arr_impact)} ARR "
+        f"({label(o.confidence)} confidence)"
+        for o in verdict.expansions
+    )
+    if offered:
+        lists.append(QBRBulletList(title="Offered to the Sales Agent", items=offered))
+    held = tuple(
+        f"{_cap(s.opportunity.title)} — {SUPPRESSION_LABELS.get(s.reason) or humanize(s.reason)}"
+        + (f": {', '.join(_evidence(s.evidence))}" if s.evidence else "")
+        for s in verdict.suppressed_expansions
+    )
+    if held:
+        lists.append(QBRBulletList(title="Held back", items=held))
+    metrics: tuple[QBRMetric, ...] = ()
+    if verdict.expansions:
+        total = sum(o.estimated_arr_impact for o in verdict.expansions)
+        metrics = (QBRMetric(label="Estimated expansion ARR", value=numbers.money(total)),)
+    narrative = (
+        "No expansion opportunity was found."
+        if not offered and not held
+        else "Do not pitch the held-back opportunities until the risks above are resolved."
+        if held and not offered
+        else "Raise the opportunities the customer's own usage supports."
+    )
+    return _prep_section("opportunities", narrative, metrics=metrics, lists=tuple(lists))
+
+
+def _raise_section(verdict: AccountVerdict, facts: AccountFacts, words: NextActionWords) -> QBRSection:
+    items = [_cap(words.next_action_text(facts.next_action_key)) + "."]
+    items += [f"{u.label}: {u.recommendation}" for u in verdict.adoption.underutilised]
+    if verdict.expansions:
+        count = numbers.count(len(verdict.expansions), "opportunity", "opportunities")
+        items.append(f"Which of the {count} to explore first.")
+    return _prep_section(
+        "raise",
+        "Points for the rep, in order.",
+        lists=(QBRBulletList(title="To raise", items=tuple(dict.fromkeys(items))),),
+    )
 
 
 # -- formatting ----------------------------------------------------------------------------------
 
 
-_LABELS = {"tam_health": "TAM health", "tam_health_rag": "TAM health", "nps_score": "NPS", "csat": "CSAT"}
-_TRIGGERED_BY = {
-    "contract_proximity": "contract proximity",
-    "behavioral": "behavioural decline",
-    "both": "contract proximity and behavioural decline",
-}
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
-def _label(signal: str) -> str:
-    return _LABELS.get(signal) or signal.replace("_", " ").capitalize()
+def _signal_label(signal: str) -> str:
+    return _cap(signal_label(signal))
 
 
-def _pct(rate: float) -> str:
-    return f"{rate * 100:.0f}%"
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _money(value: float) -> str:
-    return f"${value:,.0f}"
-
-
-def _signed(value: float) -> str:
-    return f"+{value:.1f}" if value > 0 else f"−{abs(value):.1f}" if value < 0 else "0.0"
+def _evidence(evidence: Sequence[MatchedCondition]) -> list[str]:
+    return list(dict.fromkeys(condition_phrase(c.signal, c.value) for c in evidence if c.value is not None))
 
 
 def _days(days: int) -> str:
     if days < 0:
-        return f"{-days} day{'' if days == -1 else 's'} ago"
-    return f"in {days} day{'' if days == 1 else 's'}"
-
-
-def _values(value: dict[str, Any]) -> str:
-    """Values as read: categories alone (``low``), numbers with their field (``login frequency days 35``)."""
-
-    def shown(field: str, item: Any) -> str:
-        if isinstance(item, int | float) and not isinstance(item, bool):
-            return f"{_label(field).lower()} {_number(item)}"
-        return str(item)
-
-    return ", ".join(shown(k, v) for k, v in value.items())
+        return f"{numbers.days(-days)} ago"
+    return f"in {numbers.days(days)}"
 
 
 def _md_line(text: str) -> str:

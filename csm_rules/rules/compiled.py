@@ -82,7 +82,8 @@ class CompiledRules:
     """``churn.contract_bands`` as strings, in config order (the evidence shows them)."""
     alert_bands: frozenset[Band]
     alert_levels: frozenset[ChurnLevel]
-    expansion_exclude_bands: frozenset[Band]
+    expansion_exclude: CompiledCondition | None
+    """``expansion.exclude_when`` compiled (None: nothing is held back by condition)."""
     stale_fields: dict[str, tuple[str, ...]]
     """Per signal, the snapshot fields hidden from conditions when the signal is stale."""
     max_age_days: dict[str, int]
@@ -209,7 +210,9 @@ def compile_rules(weights: WeightsFile, thresholds: ThresholdsFile, fingerprint:
         contract_band_values=tuple(band.value for band in thresholds.churn.contract_bands),
         alert_bands=frozenset(thresholds.alerts.bands),
         alert_levels=frozenset(thresholds.alerts.churn_levels),
-        expansion_exclude_bands=frozenset(thresholds.expansion.exclude_bands),
+        expansion_exclude=None
+        if thresholds.expansion.exclude_when is None
+        else compile_condition(thresholds.expansion.exclude_when),
         stale_fields={spec.id: spec.fields for spec in specs},
         max_age_days={s.signal: s.max_age_days for s in signals if s.max_age_days is not None},
         adoption_features=frozenset(thresholds.adoption.features),

@@ -6,7 +6,13 @@ import math
 from typing import Any
 
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.verdict import ExpansionOpportunity, HealthResult, MatchedCondition
+from csm_rules.domain.verdict import (
+    ChurnResult,
+    ExpansionOpportunity,
+    HealthResult,
+    MatchedCondition,
+    SuppressedExpansion,
+)
 from csm_rules.domain.vocabulary import Confidence, OpportunityType
 from csm_rules.rules.compiled import CompiledRules
 
@@ -14,23 +20,48 @@ __all__ = ["find_expansions"]
 
 
 def find_expansions(
-    snapshot: AccountSnapshot, health: HealthResult, facts: dict[str, Any], rules: CompiledRules
-) -> tuple[ExpansionOpportunity, ...]:
-    """List the expansion opportunities, seats first, then modules and integrations in catalog order.
+    snapshot: AccountSnapshot,
+    health: HealthResult,
+    churn: ChurnResult,
+    facts: dict[str, Any],
+    rules: CompiledRules,
+    *,
+    alerting: bool = False,
+) -> tuple[tuple[ExpansionOpportunity, ...], tuple[SuppressedExpansion, ...]]:
+    """The expansion opportunities to offer, and those held back, seats first, then the catalog.
 
-    Fires unless the band is in ``expansion.exclude_bands`` (RED by default). Seats: utilisation ≥
+    Fires for every account; what it finds is held back (second tuple) when ``expansion.exclude_when``
+    holds (the fact ``churn_level`` is available to it) or when the account alerts in this scan
+    (``alerting``), so no account gets a churn alert and an upsell together. Seats: utilisation ≥
     ``seats.min_utilization``; extra seats bring utilisation down to ``target_utilization``; ARR =
     extra seats × price per seat (``price_per_seat``, else arr ÷ seats purchased). Modules and
     integrations: catalog items whose ``when`` holds and that the account does not already have.
+    Confidence is never high while any signal's sub-score is below the AMBER band edge.
 
-    Example: 95 of 100 seats used at $400 a seat → 19 seats, $7,600 ARR, medium confidence.
+    Example: 95 of 100 seats used at $400 a seat → 19 seats, $7,600 ARR, medium confidence; the same
+    account with invoices 75 days overdue → nothing offered, the seats held back with that evidence.
     """
-    if health.band in rules.expansion_exclude_bands:
-        return ()
+    found = _opportunities(snapshot, health, facts, rules)
+    if not found:
+        return (), ()
+    if rules.expansion_exclude is not None:
+        facts["churn_level"] = churn.level.value
+        evidence = rules.expansion_exclude(facts)
+        if evidence is not None:
+            return (), tuple(SuppressedExpansion(o, "exclude_when", evidence) for o in found)
+    if alerting:
+        return (), tuple(SuppressedExpansion(o, "alert", ()) for o in found)
+    return found, ()
+
+
+def _opportunities(
+    snapshot: AccountSnapshot, health: HealthResult, facts: dict[str, Any], rules: CompiledRules
+) -> tuple[ExpansionOpportunity, ...]:
+    red_signal = any(c.subscore < rules.amber for c in health.contributions)
     found: list[ExpansionOpportunity] = []
     seats = _seats(snapshot, health, rules)
     if seats is not None:
-        found.append(seats)
+        found.append(seats._replace(confidence=_capped(seats.confidence, red_signal)))
     for kind, offers, owned in (
         (OpportunityType.MODULE, rules.module_offers, snapshot.modules_owned),
         (OpportunityType.INTEGRATION, rules.integration_offers, snapshot.integrations_connected),
@@ -47,11 +78,16 @@ def find_expansions(
                         offer.name,
                         evidence,
                         offer.arr_impact,
-                        offer.confidence,
+                        _capped(offer.confidence, red_signal),
                         {offer.detail: offer.arr_impact},
                     )
                 )
     return tuple(found)
+
+
+def _capped(confidence: Confidence, red_signal: bool) -> Confidence:
+    """High confidence needs every signal out of the RED band: a red signal caps it at medium."""
+    return Confidence.MEDIUM if red_signal and confidence is Confidence.HIGH else confidence
 
 
 def _seats(

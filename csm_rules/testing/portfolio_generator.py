@@ -605,7 +605,8 @@ class _Account:
             if with_subscores:
                 point["subscores"] = {
                     signal: round(_clamp(55.0 + 22.0 * latent + rng.gauss(0, 12.0), 0.0, 100.0), 1)
-                    for signal in ("feature_adoption", "usage_trend", "support", "satisfaction")
+                    # which signals the modelled history records sub-scores for: data, not a declaration
+                    for signal in ("feature_adoption", "usage_trend", "support", "satisfaction")  # data
                 }
             points.append(point)
         return points

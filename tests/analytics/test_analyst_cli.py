@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -304,3 +306,35 @@ def _check_report_dom(dom: str, weights: Path) -> None:
     assert re.search(r'<svg id="chart-[a-z-]+"[^>]* width="', dom) is None  # scales with the page
     assert "@media print" in dom
     assert "feature_adoption" not in dom.split("<body>", 1)[1]  # plain-language labels, not config ids
+
+
+def test_explain_and_score_name_every_trigger_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # AMBER (TAM RED caps it) with no decline and no renewal near: only the TAM escalation raises churn.
+    rows = [
+        {
+            "account_id": "acc-tam",
+            "as_of": "2026-11-24",
+            "feature_adoption_rate": 0.9,
+            "usage_trend": "growing",
+            "login_frequency_days": 5.0,
+            "nps_score": 9.0,
+            "days_to_renewal": 200,
+            "tam_health_rag": "Red",
+        }
+    ]
+    portfolio = tmp_path / "p.json"
+    portfolio.write_text(json.dumps(rows), encoding="utf-8")
+    assert run_cli(["explain", str(portfolio), "acc-tam"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "triggered by nothing" not in out
+    assert "(triggered by TAM escalation)" in out
+    assert "tam_escalation / tam_escalation" not in out
+    assert [line for line in out.splitlines() if line.startswith("  ")] == [
+        "  TAM escalation: TAM escalation — technical health RED or an escalation within 30 days"
+        " — tam_health_rag eq RED (seen RED)"
+    ]
+    assert run_cli(["score", str(portfolio), "--format", "csv"], monkeypatch) == 0
+    (row,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert row["churn"] in ("medium", "high") and row["triggered_by"] == "TAM escalation"

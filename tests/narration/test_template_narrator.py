@@ -162,7 +162,7 @@ def test_churn_explanation_names_band_score_signals_trigger_and_one_next_step() 
     assert text.startswith("Acme Corp is RED at 31.3 with critical churn risk, renewal in 38 days.")
     assert "invoices 60+ days overdue" in text
     assert "logins every 45 days" in text
-    assert "Contract proximity trigger" in text and "Behaviour trigger" in text
+    assert "Renewal approaching: " in text and "Declining behaviour: " in text
     assert text.count("Next step:") == 1
 
 

@@ -7,7 +7,7 @@ from outputs_samples import narrator, verdict
 
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.narration import AlertTexts, Narrative, TemplateNarrator
-from csm_rules.outputs.alerts import CHURN_ALERT_STREAM, alert_subject, build_churn_alert
+from csm_rules.outputs.alerts import CHURN_ALERT_STREAM, NO_OWNER_EMAIL, alert_subject, build_churn_alert
 
 
 def explanation(v: AccountVerdict) -> Narrative:
@@ -97,14 +97,33 @@ def test_no_owner_email_skips_the_draft_or_uses_the_fallback() -> None:
     v = verdict(owner={"name": "Dana Rep", "chat_handle": "@dana"})
     alert = build_churn_alert(v, explanation(v))
     assert alert.draft is None
-    assert alert.draft_skipped_reason is not None and "no owner email" in alert.draft_skipped_reason
+    assert alert.draft_skipped_reason == NO_OWNER_EMAIL == "no owner email"
+    assert alert.partial  # nobody gets the draft: the alert is partial, not delivered
 
     routed = build_churn_alert(v, explanation(v), fallback_email="csm-team@example.com")
     assert routed.draft is not None and routed.draft.to == ("csm-team@example.com",)
-    assert routed.draft_skipped_reason is None
+    assert routed.draft_skipped_reason is None and not routed.partial
 
     no_owner = verdict(owner=None)
     assert build_churn_alert(no_owner, explanation(no_owner)).chat.mention is None
+
+
+def test_chat_carries_the_owner_handle_or_the_configured_channel() -> None:
+    v = verdict()
+    alert = build_churn_alert(v, explanation(v), chat_channel="#csm-alerts")
+    assert (alert.chat.channel, alert.chat.mention) == ("#csm-alerts", "@dana")
+    nobody = verdict(owner={"name": "Dana Rep", "email": "dana@example.com"})
+    assert build_churn_alert(nobody, explanation(nobody)).partial
+    assert not build_churn_alert(nobody, explanation(nobody), chat_channel="#csm-alerts").partial
+
+
+def test_the_draft_says_each_sentence_once() -> None:
+    v = verdict()
+    template = TemplateNarrator()
+    alert = build_churn_alert(v, template.churn_explanation(v), narrator=template)
+    sentences = [s.strip() for s in alert.texts.text_body.replace("\n", " ").split(". ") if s.strip()]
+    assert len(sentences) == len(set(sentences))
+    assert "Key facts" not in alert.texts.text_body
 
 
 def test_an_explanation_of_another_verdict_is_refused() -> None:

