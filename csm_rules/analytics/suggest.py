@@ -106,7 +106,9 @@ class WeightSuggestion:
         ]
         body: dict[str, Any] = {"weights": self.weights}
         if self.segments:
-            body["segments"] = self.segments
+            # A copy per segment: a dict shared with another would be dumped as a YAML alias, which the
+            # loader refuses.
+            body["segments"] = {name: dict(weights) for name, weights in self.segments.items()}
         return "\n".join(header) + yaml.safe_dump(body, sort_keys=False)
 
 

@@ -64,7 +64,9 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, out: 
 
 def print_json(data: Any, *, out: TextIO | None = None) -> None:
     """Print data as indented JSON."""
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str), file=out or sys.stdout)
+    print(
+        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str), file=out or sys.stdout
+    )
 
 
 class JsonArrayWriter:
@@ -84,7 +86,8 @@ class JsonArrayWriter:
     def write(self, item: Any) -> None:
         """Append one item."""
         self._out.write(",\n" if self._count else "\n")
-        self._out.write(json.dumps(item, ensure_ascii=False, default=str, separators=(",", ":")))
+        line = json.dumps(item, ensure_ascii=False, allow_nan=False, default=str, separators=(",", ":"))
+        self._out.write(line)
         self._count += 1
 
     def __exit__(self, *exc: object) -> None:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
-
 from csm_rules.cli.common import add_config_options, load_config_from_args
 from csm_rules.cli.output import add_format_option, print_json, render_table
 from csm_rules.config.loader import Config
+from csm_rules.config.yaml_files import read_yaml
 from csm_rules.errors import ConfigError, SourceError
 from csm_rules.jobs.scan import STEPS, ScanReport, scan
 from csm_rules.local.layout import OutputLayout
@@ -53,10 +52,9 @@ def notion_settings(path: str | None) -> dict[str, str] | None:
     """Notion settings from ``--notion-config`` over the environment; None when Notion is not configured."""
     settings = {k: v for k, v in os.environ.items() if k == "NOTION_TOKEN" or k.startswith("CSM_NOTION_")}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read the Notion config: {exc}") from None
+        # The strict loader's errors give a position and the problem, never a snippet of the file
+        # (a snippet of this file is the token).
+        loaded = read_yaml(path, source=f"{path} (Notion config)").data or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of NOTION_TOKEN / CSM_NOTION_* keys")
         settings.update({str(k): str(v) for k, v in loaded.items()})

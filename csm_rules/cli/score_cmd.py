@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from csm_rules.cli.common import (
@@ -20,9 +22,12 @@ from csm_rules.cli.common import (
     stream_snapshots,
 )
 from csm_rules.cli.output import JsonArrayWriter, add_format_option, render_table
+from csm_rules.config.loader import Config
+from csm_rules.config.segments import unmatched_with_close_name
+from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
-from csm_rules.text.escape import csv_cell
+from csm_rules.text.escape import csv_cell, terminal_text
 from csm_rules.text.labels import trigger_kinds
 
 NAME = "score"
@@ -97,17 +102,20 @@ def _table_row(verdict: AccountVerdict) -> tuple[object, ...]:
 def run(args: argparse.Namespace) -> int:
     """Score and print: JSON and CSV streamed in file order, the table riskiest accounts first."""
     config = load_config_from_args(args)
-    verdicts = (evaluate(s, config) for s in stream_snapshots(args, label="scoring"))
+    segments: Counter[str | None] = Counter()
+    verdicts = (evaluate(s, config) for s in _counted(stream_snapshots(args, label="scoring"), segments))
     if args.format == "json":
         with JsonArrayWriter() as out:
             for verdict in verdicts:
                 out.write(json_item(verdict))
+        _warn_about_segments(config, segments)
         return 0
     if args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(COLUMNS)
         for verdict in verdicts:
             writer.writerow(csv_row(verdict))
+        _warn_about_segments(config, segments)
         return 0
     rows: list[tuple[object, ...]] = []
     bands = {"GREEN": 0, "AMBER": 0, "RED": 0}
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         alerts += verdict.should_alert
         low_coverage += verdict.health.insufficient_data
     rows.sort(key=lambda row: (row[3], row[0]))
+    _warn_about_segments(config, segments)
     render_table(COLUMNS, rows)
     print(
         f"\n{len(rows)} accounts: {bands['GREEN']} GREEN, {bands['AMBER']} AMBER, {bands['RED']} RED;"
@@ -125,3 +134,18 @@ def run(args: argparse.Namespace) -> int:
         f" little data); config {config.fingerprint}"
     )
     return 0
+
+
+def _counted(
+    snapshots: Iterator[AccountSnapshot], segments: Counter[str | None]
+) -> Iterator[AccountSnapshot]:
+    """The snapshots, counting their segments on the way (a handful of names, not one entry per account)."""
+    for snapshot in snapshots:
+        segments[snapshot.segment] += 1
+        yield snapshot
+
+
+def _warn_about_segments(config: Config, segments: Counter[str | None]) -> None:
+    """A weights.yaml segment no account carries while accounts carry a close name (said once read)."""
+    for warning in unmatched_with_close_name(config.weights.segments, segments.elements()):
+        print(f"warning: {terminal_text(warning, one_line=True)}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """Load, validate and fingerprint weights.yaml and thresholds.yaml.
 
 ``load_config()`` returns the packaged defaults (cached); ``load_config(weights=..., thresholds=...)``
-reads the given files (either may be omitted to keep the default). Files are parsed with
-``yaml.safe_load`` only. Errors are :class:`~csm_rules.errors.ConfigError` naming file, line and
+reads the given files (either may be omitted to keep the default). Files are parsed by the one
+strict YAML loader (:mod:`csm_rules.config.yaml_files`: safe, no duplicate keys, no aliases, bounded).
+ Errors are :class:`~csm_rules.errors.ConfigError` naming file, line and
 column, with a did-you-mean for misspelt keys, and listing every problem at once.
 """
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from csm_rules._resources import data_path
 from csm_rules.config.schema import KNOWN_KEYS, ThresholdsFile, WeightsFile, did_you_mean
+from csm_rules.config.yaml_files import MAX_CONFIG_BYTES, read_yaml
 from csm_rules.domain.signals import SIGNALS, register_custom_signals
 from csm_rules.errors import ConfigError
 from csm_rules.rules.compiled import CompiledRules, compile_rules
@@ -127,18 +129,11 @@ def _load(weights_path: Path, thresholds_path: Path) -> Config:
 
 def _parse(path: Path, validate: Callable[[Any], _M], problems: list[str]) -> _M | None:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+        document = read_yaml(path, max_bytes=MAX_CONFIG_BYTES)
+    except ConfigError as exc:
+        problems.append(str(exc))
         return None
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}")
-        return None
+    data, root = document.data, document.root
     if not isinstance(data, dict):
         problems.append(f"{path}:1:1: expected a mapping at the top level, got {type(data).__name__}")
         return None

@@ -10,13 +10,15 @@ wrong types, NaN, infinities, negative counts, rates out of range and unknown en
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.vocabulary import (
@@ -42,12 +44,65 @@ __all__ = [
 ]
 
 
-NonNegInt = Annotated[int, Strict(), Field(ge=0)]
-AnyInt = Annotated[int, Strict()]
-NonNegFloat = Annotated[float, Strict(), Field(ge=0)]
+# Upper bounds no real account reaches (documented in docs/portfolio-files.md). They keep every product
+# and sum the rules, alerts and QBRs compute finite and exact enough: the largest product, seats × price,
+# is at most 1e14, far inside a float's exact-integer range (2**53 ≈ 9e15).
+MAX_COUNT = 10_000_000
+"""Seats, users, tickets, escalations: at most ten million."""
+MAX_DAYS = 36_500
+"""Day counts (since an interaction, overdue, to renewal, between logins): at most 100 years."""
+MAX_MONEY = 1e12
+"""ARR, revenue influenced: at most a trillion (in the account's currency)."""
+MAX_PRICE_PER_SEAT = 1e7
+"""Price of one seat: at most ten million."""
+MAX_PERCENT = 1e6
+"""Percent changes and gains: at most a million percent (and at least -100% for a usage change)."""
+MAX_QUANTITY = 1e15
+"""Usage observations, hours saved and custom value metrics: at most 1e15 in absolute value."""
+MAX_ID_CHARS = 256
+"""Account ids, segment names, module / integration / feature ids and QBR keys: at most 256 characters."""
+MAX_TEXT_CHARS = 1_000_000
+"""Free text (name, notes, ticket subjects, override reason): at most a million characters."""
+MAX_ITEMS = 10_000
+"""Items of any list (features, histories, tickets, modules): at most 10,000."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: str) -> str:
+    """Ids name files, headers and keys: a NUL or another control character in one is an error."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"contains the control character U+{ord(found.group()):04X} at position {found.start()}; "
+            "ids cannot contain control characters"
+        )
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _one_address(value: str) -> str:
+    """``value`` when it is exactly one e-mail address (checked by email-validator, no DNS lookup)."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"must be exactly one e-mail address ({exc})") from None
+    return value
+
+
+NonNegInt = Annotated[int, Strict(), Field(ge=0, le=MAX_COUNT)]
+DayCount = Annotated[int, Strict(), Field(ge=0, le=MAX_DAYS)]
+AnyInt = Annotated[int, Strict(), Field(ge=-MAX_DAYS, le=MAX_DAYS)]
+NonNegFloat = Annotated[float, Strict(), Field(ge=0, le=MAX_QUANTITY)]
+Money = Annotated[float, Strict(), Field(ge=0, le=MAX_MONEY)]
 Rate = Annotated[float, Strict(), Field(ge=0, le=1)]
-Text = Annotated[str, Strict()]
-CustomValue = Annotated[float, Strict()] | Annotated[str, Strict(), Field(min_length=1)]
+Text = Annotated[str, Strict(), Field(max_length=MAX_TEXT_CHARS)]
+Id = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_no_control)]
+Email = Annotated[str, Strict(), Field(max_length=MAX_ID_CHARS), AfterValidator(_one_address)]
+CustomValue = (
+    Annotated[float, Strict(), Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+    | Annotated[str, Strict(), Field(min_length=1, max_length=MAX_ID_CHARS)]
+)
 # Band and CollectionsRisk accept any case themselves (the TAM agent writes "Red").
 RagBand = Band
 Collections = CollectionsRisk
@@ -71,7 +126,7 @@ class Owner(BaseModel):
 
     model_config = _MODEL
     name: Text | None = None
-    email: Text | None = None
+    email: Email | None = None
     chat_handle: Text | None = None
 
 
@@ -79,7 +134,7 @@ class FeatureUsage(BaseModel):
     """Usage of one product feature: the share of the account's users who use it (0..1)."""
 
     model_config = _MODEL
-    name: Annotated[str, Strict(), Field(min_length=1)]
+    name: Annotated[Id, Field(min_length=1)]
     adoption_rate: Rate
     active_users: NonNegInt | None = None
 
@@ -106,8 +161,8 @@ class ValueMetric(BaseModel):
     """A custom value metric for the QBR's ROI section."""
 
     model_config = _MODEL
-    name: Annotated[str, Strict(), Field(min_length=1)]
-    value: Annotated[float, Strict()]
+    name: Annotated[Text, Field(min_length=1)]
+    value: Annotated[float, Strict(), Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
     unit: Text | None = None
 
 
@@ -116,9 +171,9 @@ class ValueMetrics(BaseModel):
 
     model_config = _MODEL
     time_saved_hours: NonNegFloat | None = None
-    revenue_influenced: NonNegFloat | None = None
-    efficiency_gain_pct: Annotated[float, Strict()] | None = None
-    other: tuple[ValueMetric, ...] = ()
+    revenue_influenced: Money | None = None
+    efficiency_gain_pct: Annotated[float, Strict(), Field(ge=-MAX_PERCENT, le=MAX_PERCENT)] | None = None
+    other: Annotated[tuple[ValueMetric, ...], Field(max_length=MAX_ITEMS)] = ()
 
 
 class Override(BaseModel):
@@ -126,8 +181,8 @@ class Override(BaseModel):
 
     model_config = _MODEL
     band: RagBand
-    reason: Annotated[str, Strict(), Field(min_length=1)]
-    set_by: Annotated[str, Strict(), Field(min_length=1)]
+    reason: Annotated[Text, Field(min_length=1)]
+    set_by: Annotated[Text, Field(min_length=1)]
     expires: date | None = None
 
 
@@ -154,28 +209,28 @@ class AccountSnapshot(BaseModel):
     model_config = _MODEL
 
     # identity and context
-    account_id: Annotated[str, Strict(), Field(min_length=1)]
+    account_id: Id
     as_of: date
     name: Text | None = None
-    segment: Text | None = None
+    segment: Id | None = None
     owner: Owner | None = None
-    arr: NonNegFloat | None = None
+    arr: Money | None = None
     seats_purchased: NonNegInt | None = None
-    price_per_seat: NonNegFloat | None = None
-    modules_owned: tuple[Text, ...] = ()
-    integrations_connected: tuple[Text, ...] = ()
-    features: tuple[FeatureUsage, ...] | None = None
+    price_per_seat: Annotated[float, Strict(), Field(ge=0, le=MAX_PRICE_PER_SEAT)] | None = None
+    modules_owned: Annotated[tuple[Id, ...], Field(max_length=MAX_ITEMS)] = ()
+    integrations_connected: Annotated[tuple[Id, ...], Field(max_length=MAX_ITEMS)] = ()
+    features: Annotated[tuple[FeatureUsage, ...], Field(max_length=MAX_ITEMS)] | None = None
     contract_end_date: date | None = None
     collections_risk: Collections | None = None
     value_metrics: ValueMetrics | None = None
-    health_history: tuple[HealthPoint, ...] = ()
-    completed_qbr_keys: tuple[Text, ...] = ()
+    health_history: Annotated[tuple[HealthPoint, ...], Field(max_length=MAX_ITEMS)] = ()
+    completed_qbr_keys: Annotated[tuple[Id, ...], Field(max_length=MAX_ITEMS)] = ()
     override: Override | None = None
     observed_at: dict[str, date] = Field(default_factory=dict)
     notes: Text | None = None
-    ticket_subjects: tuple[Text, ...] = ()
+    ticket_subjects: Annotated[tuple[Text, ...], Field(max_length=MAX_ITEMS)] = ()
     custom: dict[Annotated[str, Strict(), Field(pattern=r"^[a-z][a-z0-9_]*$")], CustomValue] = Field(
-        default_factory=dict
+        default_factory=dict, max_length=MAX_ITEMS
     )
     """Inputs of the custom signals declared in thresholds.yaml (``custom_signals:``), by input field name;
     checked against their declaration (kind, range, values) when the account is evaluated."""
@@ -184,14 +239,14 @@ class AccountSnapshot(BaseModel):
     feature_adoption_rate: Rate | None = None
     open_ticket_count: NonNegInt | None = None
     avg_ticket_sentiment: Sentiment | None = None
-    days_since_last_interaction: NonNegInt | None = None
+    days_since_last_interaction: DayCount | None = None
     last_interaction_date: date | None = None
-    login_frequency_days: NonNegFloat | None = None
+    login_frequency_days: Annotated[float, Strict(), Field(ge=0, le=MAX_DAYS)] | None = None
     usage_trend: UsageTrend | None = None
-    usage_trend_pct: Annotated[float, Strict(), Field(ge=-100)] | None = None
-    usage_history: tuple[UsagePoint, ...] | None = None
+    usage_trend_pct: Annotated[float, Strict(), Field(ge=-100, le=MAX_PERCENT)] | None = None
+    usage_history: Annotated[tuple[UsagePoint, ...], Field(max_length=MAX_ITEMS)] | None = None
     invoice_payment_status: PaymentStatus | None = None
-    invoice_days_overdue: NonNegInt | None = None
+    invoice_days_overdue: DayCount | None = None
     stakeholder_engagement: Engagement | None = None
     nps_score: Annotated[float, Strict(), Field(ge=0, le=10)] | None = None
     csat: Annotated[float, Strict(), Field(ge=1, le=5)] | None = None
@@ -201,7 +256,7 @@ class AccountSnapshot(BaseModel):
     seats_used: NonNegInt | None = None
     escalation_count_90_days: NonNegInt | None = None
     last_escalation_date: date | None = None
-    days_since_last_escalation: NonNegInt | None = None
+    days_since_last_escalation: DayCount | None = None
     tam_health_rag: RagBand | None = None
 
     def __init__(self, **data: Any) -> None:
@@ -365,7 +420,7 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> list[dict[str, Any]
             problems.append({"field": ctx_error.field, "message": str(ctx_error), "type": "inconsistent"})
             continue
         field = ".".join(str(p) for p in err["loc"]) or "(snapshot)"
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")  # our own checks (ids, e-mail) say what is wrong
         if err["type"] != "missing":
             message = f"{message} (got {err.get('input')!r})"
         problems.append({"field": field, "message": message, "type": err["type"]})

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from csm_rules.config.loader import Config, load_config
+from csm_rules.config.segments import unmatched_with_close_name
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.engine import evaluate
@@ -29,6 +30,7 @@ from csm_rules.outputs.expansion_tasks import ExpansionDispatcher, build_expansi
 from csm_rules.outputs.qbr import build_qbr
 from csm_rules.outputs.qbr_state import CompletedQBRStore, QBRWriter
 from csm_rules.sources.protocol import PortfolioSource, SourceProblem
+from csm_rules.text.escape import terminal_text
 
 __all__ = ["STEPS", "ScanFailure", "ScanReport", "scan"]
 
@@ -160,6 +162,8 @@ def scan(
     report.source_problems = list(result.problems)
     snapshots = list(result.snapshots)
     report.accounts_read = len(snapshots) + len(result.problems)
+    for warning in unmatched_with_close_name(config.weights.segments, (s.segment for s in snapshots)):
+        log.warning("%s", terminal_text(warning, one_line=True))
 
     evaluated: list[tuple[AccountSnapshot, AccountVerdict]] = []
     for snapshot in snapshots:
@@ -217,7 +221,14 @@ def scan(
 
 def _fail(report: ScanReport, account_id: str | None, stage: str, exc: BaseException) -> None:
     message = scrub_secrets(str(exc))
-    log.warning("%s failed for %s: %s: %s", stage, account_id, type(exc).__name__, message)
+    # The message may quote account data: one clean line, so it cannot forge another log line.
+    log.warning(
+        "%s failed for %s: %s: %s",
+        stage,
+        account_id,
+        type(exc).__name__,
+        terminal_text(message, one_line=True),
+    )
     report.failures.append(ScanFailure(account_id, stage, type(exc).__name__, message))
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import Any
 
 from csm_rules.local.alert_log import JsonlAlertLog
 from csm_rules.local.dispatcher import JsonlDispatcher
+from csm_rules.local.filenames import file_name_for
 from csm_rules.local.jsonl import append_record
 from csm_rules.local.layout import OutputLayout
 from csm_rules.local.qbr_store import JsonlCompletedQBRStore
@@ -52,13 +52,6 @@ __all__ = [
 
 #: The From of local drafts (a draft's real sender is whoever reviews and sends it from their mailbox).
 DEFAULT_FROM_ADDRESS = "csm-agent@localhost"
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _safe_name(text: str) -> str:
-    """A file-name-safe rendering of ``text`` (ids may contain slashes, colons, spaces)."""
-    return _UNSAFE.sub("_", text).strip("._") or "_"
 
 
 class _JsonlFile:
@@ -150,7 +143,7 @@ def draft_to_email(draft: DraftEmail, *, from_address: str = DEFAULT_FROM_ADDRES
 
 
 class EmlDraftSink:
-    """A :class:`~csm_rules.DraftSink` writing each draft to ``directory/{account}_{digest}.eml``.
+    """A :class:`~csm_rules.DraftSink` writing each draft to ``directory/{account file name}_{digest}.eml``.
 
     The name is deterministic: the same draft lands in the same file (a re-run rewrites it, never
     duplicates it); a changed draft gets a new file.
@@ -166,7 +159,7 @@ class EmlDraftSink:
     def path_for(self, draft: DraftEmail) -> Path:
         """Where ``draft`` is (or would be) written."""
         digest = hashlib.sha256(draft.model_dump_json().encode()).hexdigest()[:12]
-        return self.directory / f"{_safe_name(draft.account_id)}_{digest}.eml"
+        return self.directory / file_name_for(draft.account_id, suffix=f"_{digest}.eml")
 
     def create_draft(self, draft: DraftEmail) -> None:
         """Write the draft as an ``.eml`` file (atomically)."""
@@ -210,7 +203,8 @@ class LocalSinks(Sinks):
         return JsonlCompletedQBRStore(self.layout.completed_qbrs)
 
     def write_qbr(self, document: QBRDocument) -> Path:
-        """Write the QBR as Markdown to ``qbr/{idempotency key}.md`` (rewritten, never duplicated)."""
-        path = self.layout.qbrs / f"{_safe_name(document.idempotency_key)}.md"
+        """Write the QBR as Markdown to ``qbr/{file name of the idempotency key}.md`` (rewritten, never
+        duplicated; see :mod:`csm_rules.local.filenames`)."""
+        path = self.layout.qbrs / file_name_for(document.idempotency_key, suffix=".md")
         _write_atomically(path, document.to_markdown().encode("utf-8"))
         return path

@@ -6,8 +6,9 @@ One narrative is one exchange with the Messages API, bounded by ``timeout_second
 ``narration``) from start to fallback:
 
 1. A request with the static system prompt (``narrators/claude_system_prompt.md``, marked for prompt
-   caching), a user message holding the TASK, the FACTS (JSON built from the verdict) and the ACCOUNT
-   DATA (free text — name, notes, ticket subjects — JSON-encoded inside ``<account_data>`` tags, with
+   caching), a user message holding the TASK, the FACTS (JSON built from the verdict: engine values and
+   ids only) and the ACCOUNT DATA (every free-text value — name, notes, ticket subjects, the override's
+   reason and author, value-metric names and units — JSON-encoded inside ``<account_data>`` tags, with
    ``<`` and ``>`` escaped so the text cannot close the block), and a forced tool whose input schema is
    the answer's shape.
 2. Transport failures (429 — honouring ``retry-after`` —, 529, 5xx, timeouts, refused connections) are
@@ -48,6 +49,7 @@ from csm_rules.narration.facts import account_facts, facts_as_data, opportunity_
 from csm_rules.narration.grounding import check_grounding
 from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, NarrationUsage, Narrative, NarratorName
 from csm_rules.narration.template_narrator import TemplateNarrator, check_sections
+from csm_rules.text import numbers
 
 try:
     import anthropic
@@ -63,7 +65,7 @@ __all__ = ["DEFAULT_MODEL", "PROMPT_VERSION", "ClaudeNarrator"]
 #: Used when no config is given and none can be loaded (thresholds.yaml ``narration.model`` wins).
 DEFAULT_MODEL = "claude-haiku-4-5"
 #: Bump when the request shape (tool schemas, FACTS layout, task wording) changes: it is part of cache keys.
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 
 _TOOL_NAME = "write_narrative"
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -157,25 +159,75 @@ def _check_allowed(client: anthropic.Anthropic | anthropic.AsyncAnthropic) -> No
     )
 
 
+def _json_block(data: Any, *, sort_keys: bool) -> str:
+    encoded = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=sort_keys, allow_nan=False)
+    # JSON escapes keep the text's meaning but stop it from closing a block or opening a new one.
+    return encoded.replace("<", "\\u003c").replace(">", "\\u003e")
+
+
 def _data_block(data: Mapping[str, Any]) -> str:
-    encoded = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
-    # JSON escapes keep the text's meaning but stop it from closing the block or opening a new one.
-    encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e")
-    return f"<account_data>\n{encoded}\n</account_data>"
+    return f"<account_data>\n{_json_block(data, sort_keys=True)}\n</account_data>"
 
 
 def _account_data(verdict: AccountVerdict, snapshot: AccountSnapshot | None) -> dict[str, Any]:
+    """Every free-text value the writer may need: the only place such text enters a request."""
     data: dict[str, Any] = {"account_name": verdict.account_name or verdict.account_id}
+    override = verdict.health.override
+    if override is not None:
+        data["manual_override"] = {"reason": override.reason, "set_by": override.set_by}
     if snapshot is not None:
         if snapshot.notes:
             data["notes"] = snapshot.notes
         if snapshot.ticket_subjects:
             data["ticket_subjects"] = list(snapshot.ticket_subjects)
+        if snapshot.value_metrics is not None and snapshot.value_metrics.other:
+            data["value_metrics"] = [
+                {"ref": _metric_ref(index), "name": metric.name, "unit": metric.unit}
+                for index, metric in enumerate(snapshot.value_metrics.other)
+            ]
     return data
 
 
+def _account_strings(data: Any) -> list[str]:
+    """Every string of the account-data block (what a text may quote a link or an address from)."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, Mapping):
+        return [s for value in data.values() for s in _account_strings(value)]
+    if isinstance(data, list):
+        return [s for value in data for s in _account_strings(value)]
+    return []
+
+
+def _metric_ref(index: int) -> str:
+    return f"custom metric {index + 1}"
+
+
+def _value_metric_facts(snapshot: AccountSnapshot | None) -> list[str]:
+    """The QBR's value metrics as engine values: custom metrics by reference (their names are free text)."""
+    if snapshot is None or snapshot.value_metrics is None:
+        return []
+    vm = snapshot.value_metrics
+    facts: list[str] = []
+    if vm.time_saved_hours is not None:
+        facts.append(f"{numbers.number(vm.time_saved_hours)} hours saved")
+    if vm.revenue_influenced is not None:
+        facts.append(f"{numbers.money(vm.revenue_influenced)} in revenue influenced")
+    if vm.efficiency_gain_pct is not None:
+        facts.append(
+            numbers.fix_articles(f"a {numbers.percent_value(vm.efficiency_gain_pct)} efficiency gain")
+        )
+    facts += [
+        f"{_metric_ref(i)} (name and unit in ACCOUNT DATA): {numbers.number(metric.value)}"
+        for i, metric in enumerate(vm.other)
+    ]
+    return facts
+
+
 def _digest(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(parts, sort_keys=True, allow_nan=False, default=str).encode()
+    ).hexdigest()[:16]
 
 
 def _api_failure(exc: BaseException) -> tuple[str, bool, float | None]:
@@ -220,7 +272,7 @@ class _Exchange:
         self._base = self._user_message()
 
     def _user_message(self) -> str:
-        facts = json.dumps(self.task.facts, ensure_ascii=False, indent=1)
+        facts = _json_block(self.task.facts, sort_keys=False)
         return (
             f"TASK: {self.task.task}\n\n"
             f"FACTS (from the rules engine, the only source of truth):\n{facts}\n\n"
@@ -342,7 +394,10 @@ class _Exchange:
             if not isinstance(text, str) or not text.strip():
                 return f"the answer left {field} empty"
             grounding = check_grounding(
-                text.strip(), self.task.verdict, extra_numbers=self.task.extra_numbers
+                text.strip(),
+                self.task.verdict,
+                extra_numbers=self.task.extra_numbers,
+                account_text=_account_strings(self.task.account_data),
             )
             if not grounding.ok:
                 return "the answer was not grounded in the verdict: " + "; ".join(grounding.problems[:3])
@@ -463,8 +518,11 @@ class ClaudeNarrator:
 
     def _common_facts(self, verdict: AccountVerdict) -> dict[str, Any]:
         f = account_facts(verdict)
+        override = verdict.health.override
         facts: dict[str, Any] = {
-            "account": f.account,
+            # Engine values and ids only: the name, the override's reason and author are free text and
+            # live in the account-data block.
+            "account_id": verdict.account_id,
             "band": f.band,
             "score": f.score,
             "churn_risk": f.churn_level,
@@ -476,7 +534,16 @@ class ClaudeNarrator:
             "signals_hurting_most": [s.phrase for s in f.risk_signals],
             "strengths": [s.phrase for s in f.strengths],
             "score_capped_because_of": list(f.caps),
-            "manual_override": f.override,
+            "manual_override": (
+                None
+                if override is None
+                else {
+                    "band": override.band.value,
+                    "rules_band": override.computed_band.value,
+                    "expires": override.expires.isoformat() if override.expires else None,
+                    "reason_and_author": "in ACCOUNT DATA manual_override",
+                }
+            ),
             "data_note": f.coverage_note,
             "suggested_next_step": self.templates.next_action_text(f.next_action_key),
         }
@@ -516,6 +583,7 @@ class ClaudeNarrator:
         qbr = qbr_facts(verdict, snapshot)
         qbr_data = facts_as_data(qbr)
         qbr_data.pop("extra_numbers")
+        qbr_data["value_metrics"] = _value_metric_facts(snapshot)
         return _Task(
             verdict=verdict,
             task=_TASKS["qbr"] + f" Sections asked for: {', '.join(sections)}.",

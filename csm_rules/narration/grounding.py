@@ -13,6 +13,14 @@
   rules computed under an override, a TAM rating, a cap or history).
 * **Form.** No raw field names (``login_frequency_days``), no ``None``/``null``/``nan``, no empty bullets, no
   empty text.
+* **Nothing to act on from outside.** No URL, e-mail address or phone number unless the account data holds
+  it verbatim; no instruction to the reader about payments or credentials ("wire the payment to…",
+  "confirm your password…"); no number written as a word ("forty-five"): figures are written in digits,
+  where they are checked (a lone "one" is a word: "one of", "no one").
+
+The whole text is checked, the account's name included: an occurrence of the name is set aside only when
+the name itself is plain (no link, address, phone number, instruction, and at most one short number, as in
+"Acme 360"), so a name cannot smuggle numbers or a link past the check.
 """
 
 from __future__ import annotations
@@ -27,7 +35,14 @@ from typing import Any
 from csm_rules.domain.signals import BUILTIN_SIGNALS, all_signal_specs
 from csm_rules.domain.verdict import AccountVerdict
 
-__all__ = ["SIGNAL_MENTIONS", "GroundingResult", "allowed_numbers", "check_grounding", "signals_in_verdict"]
+__all__ = [
+    "SIGNAL_MENTIONS",
+    "GroundingResult",
+    "allowed_numbers",
+    "check_grounding",
+    "lure_problems",
+    "signals_in_verdict",
+]
 
 #: How a text names each built-in signal (case-insensitive regular expressions, from the signal specs).
 SIGNAL_MENTIONS: dict[str, str] = {spec.id: spec.mentions for spec in BUILTIN_SIGNALS}
@@ -151,10 +166,74 @@ def signals_in_verdict(verdict: AccountVerdict) -> frozenset[str]:
 
 
 def _strip_account_name(text: str, verdict: AccountVerdict) -> str:
-    for name in (verdict.account_name, verdict.account_id):
-        if name:
-            text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+    # The id is an identifier (its digits name the account, they state nothing), set aside unless it could
+    # carry a lure; the name only when it is plain (no figures hidden in it).
+    account_id = verdict.account_id
+    if not (re.search(r"\s", account_id) or _URL.search(account_id) or _EMAIL.search(account_id)):
+        text = re.sub(re.escape(account_id), " ", text, flags=re.IGNORECASE)
+    name = verdict.account_name
+    if name and _plain_name(name):
+        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
     return text
+
+
+_URL = re.compile(
+    r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"')\]]+"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|info|biz|xyz|ru|cn|top|link|app|dev)\b(?:/\S*)?"
+)
+_EMAIL = re.compile(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b")
+_PHONE = re.compile(r"(?<![\w.])\+?\(?\d{1,4}\)?(?:[\s.-]?\(?\d{2,4}\)?){2,5}(?![\w.])")
+_INSTRUCTION = re.compile(
+    r"(?i)\b(?:wire|transfer|send|pay|remit|deposit|update|change|confirm|verify|enter|provide|share|reset|"
+    r"submit|click|log ?in|sign ?in|call)\b[^.!?\n]{0,60}?\b(?:passwords?|passcodes?|credentials?|log-?in "
+    r"details|2fa|mfa|one-time code|otp|bank(?: account| details)?|account number|iban|swift|routing|card "
+    r"(?:number|details)|credit card|payment details|gift cards?|bitcoin|crypto|wallet|new account|"
+    r"payment (?:to|into|via|now|immediately|today)|the payment to|funds?)\b"
+)
+_NUMBER_WORDS = [
+    "zero", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty",
+    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "billion",
+    "dozen",
+]  # fmt: skip
+# "one" alone is left out: "one next step", "no one", "one of the signals" are words, not figures.
+_NUMBER_WORD = re.compile(
+    r"(?i)\b(?:(?:" + "|".join([*_NUMBER_WORDS, "one"]) + r")\b(?:[\s-]+(?:and[\s-]+)?)?)+"
+)
+
+
+def _plain_name(name: str) -> bool:
+    """A name that may be set aside before the check: nothing in it could carry a fact or a lure."""
+    digit_groups = re.findall(r"\d+", name)
+    return (
+        len(name) <= 100
+        and len(digit_groups) <= 1
+        and all(len(group) <= 4 for group in digit_groups)
+        and not (_URL.search(name) or _EMAIL.search(name) or _INSTRUCTION.search(name))
+    )
+
+
+def _is_number_words(words: str) -> bool:
+    """True for a number in words ("forty-five", "twelve thousand"), False for a lone "one"."""
+    tokens = [t for t in re.split(r"[\s-]+", words.lower()) if t and t != "and"]
+    return bool(tokens) and tokens != ["one"]
+
+
+def lure_problems(text: str, *, account_text: Iterable[str] = ()) -> list[str]:
+    """Links, e-mail addresses, phone numbers not in ``account_text``; orders about payments or logins."""
+    known = " ".join(account_text).lower()
+    problems: list[str] = []
+    for kind, pattern in (("link", _URL), ("e-mail address", _EMAIL), ("phone number", _PHONE)):
+        for match in pattern.finditer(text):
+            if kind == "phone number" and (
+                len(re.sub(r"\D", "", match.group(0))) < 7 or _ISO_DATE.fullmatch(match.group(0).strip())
+            ):
+                continue  # a date or a pair of figures, not a number to call
+            if match.group(0).lower() not in known:
+                problems.append(f"{kind} {match.group(0)!r} is not in the account data")
+    for match in _INSTRUCTION.finditer(text):
+        problems.append(f"instruction about payments or credentials: {match.group(0)!r}")
+    return problems
 
 
 def form_problems(text: str) -> list[str]:
@@ -177,10 +256,19 @@ def check_grounding(
     *,
     extra_numbers: Iterable[float] = (),
     allowed_dates: Iterable[str] = (),
+    account_text: Iterable[str] = (),
 ) -> GroundingResult:
-    """Check that ``text`` states only numbers, signals and bands held by ``verdict`` (see the module doc)."""
+    """Check that ``text`` states only numbers, signals and bands held by ``verdict`` (see the module doc).
+
+    ``account_text`` is the free text the writer was shown (the account-data block): a link, address or
+    phone number quoted from it verbatim is allowed, nothing else of its kind.
+    """
     problems = form_problems(text)
+    owner = verdict.owner
+    on_record = [v for v in (owner.name, owner.email, owner.chat_handle) if v] if owner is not None else []
+    problems += lure_problems(text, account_text=[*account_text, *on_record])  # the owner's address is held
     body = _strip_account_name(text, verdict)
+    body = _EMAIL.sub(" ", _URL.sub(" ", body))  # reported above; their digits are not figures
     dates = set(allowed_dates) | {verdict.as_of.isoformat()}
     for match in _ISO_DATE.finditer(body):
         if match.group(0) not in dates:
@@ -193,6 +281,11 @@ def check_grounding(
         value = float((match.group(1) + (match.group(2) or "")).replace(",", ""))
         if _key(value) not in allowed:
             problems.append(f"number {literal} is not in the verdict")
+    for match in _NUMBER_WORD.finditer(body):
+        if _is_number_words(match.group(0).strip(" -")):
+            problems.append(
+                f"number {match.group(0).strip()!r} written as words (figures are written in digits)"
+            )
 
     present = signals_in_verdict(verdict)
     for spec in all_signal_specs():

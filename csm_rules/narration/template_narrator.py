@@ -23,6 +23,7 @@ from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 from csm_rules.errors import NarrationError
 from csm_rules.narration.facts import AccountFacts, account_facts, opportunity_facts, qbr_facts
 from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, Narrative, NarratorName
+from csm_rules.text.escape import chat_text
 
 __all__ = ["TemplateNarrator", "check_sections", "sentence_list", "tidy_prose"]
 
@@ -93,6 +94,7 @@ class TemplateNarrator:
         )
         self._env.filters["sentence_list"] = sentence_list
         self._env.filters["capfirst"] = _capfirst
+        self._env.filters["chat"] = chat_text  # account text in chat markup (alert_chat.j2)
         self.version = "template:" + self._templates_digest()
         self._next_action: jinja2.Template | None = None
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from csm_rules.config.yaml_files import MAX_CONFIG_BYTES, parse_yaml
 from csm_rules.domain.signals import BUILTIN_SIGNALS, SignalInput
 from csm_rules.errors import ConfigError
 
@@ -319,13 +320,8 @@ def load_mapping(path: str | Path | None = None) -> NotionMapping:
 
 def parse_mapping(text: str, *, source: str = "<memory>") -> NotionMapping:
     """Validate mapping YAML given as text (``source`` names it in errors)."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+    document = parse_yaml(text, source=source, max_bytes=MAX_CONFIG_BYTES)
+    node, data = document.root, document.data
     if not isinstance(data, dict):
         raise ConfigError(f"{source}:1:1: the Notion mapping must be a mapping with 'accounts' and 'qbr'")
     try:

@@ -61,7 +61,12 @@ def parse_property(value: dict[str, Any]) -> Parsed:
     parser = _PARSERS.get(kind)
     if parser is None:
         raise PropertyValueError(f"unsupported property type {kind!r}")
-    return parser(raw)
+    try:
+        return parser(raw)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        # The page is data from outside: a value of the wrong shape (found by fuzzing: [None] in a title)
+        # is that property's problem, never a crash of the read.
+        raise PropertyValueError(f"unexpected shape of a {kind} property value: {_short(raw)}") from None
 
 
 def _text(raw: Any) -> str | None:

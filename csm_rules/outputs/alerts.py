@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from csm_rules.domain.verdict import AccountVerdict, to_jsonable
 from csm_rules.narration.narrative import AlertTexts, Narrative
 from csm_rules.outputs.channels import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent
-from csm_rules.text import numbers
+from csm_rules.text import escape, numbers
 
 __all__ = [
     "ALERT_TYPE",
@@ -235,7 +235,7 @@ def plain_alert_texts(verdict: AccountVerdict, explanation: Narrative) -> AlertT
         + "".join(f"<p>{html.escape(part)}</p>" for part in explanation.text.split("\n\n") if part.strip())
         + "<p><em>This is a draft for you to review; nothing has been sent.</em></p>"
     )
-    chat_text = f"{alert_subject(verdict)}: {facts}"
+    chat_text = escape.chat_text(f"{alert_subject(verdict)}: {facts}")  # the name is account data
     return AlertTexts(
         subject=alert_subject(verdict), text_body=text_body, html_body=html_body, chat_text=chat_text
     )

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from csm_rules.outputs.alerts import ChurnAlert
 from csm_rules.outputs.channels import Sinks
+from csm_rules.text.escape import terminal_text
 
 __all__ = [
     "CHANNELS",
@@ -148,7 +149,7 @@ def _attempt(alert: ChurnAlert, channel: str, call: Callable[[], None]) -> Chann
             alert.account_id,
             channel,
             type(exc).__name__,
-            message,
+            terminal_text(message, one_line=True),  # a sink's error may quote account text
         )
         return ChannelResult("failed", error_type=type(exc).__name__, message=message)
     return ChannelResult("ok")

@@ -37,6 +37,7 @@ from csm_rules.narration.phrases import condition_phrase, contribution_phrase, s
 from csm_rules.narration.template_narrator import TemplateNarrator, sentence_list
 from csm_rules.rules.qbr_timing import fiscal_quarter
 from csm_rules.text import numbers
+from csm_rules.text.escape import markdown_cell, markdown_text
 from csm_rules.text.labels import (
     FEATURE_STATUS_LABELS,
     SUPPRESSION_LABELS,
@@ -147,8 +148,8 @@ class QBRDocument(BaseModel):
         lines = [f"# {_md_line(self.title)}", "", _md_line(self.meta_line()), ""]
         for section in self.sections:
             lines += [f"## {_md_line(section.heading)}", ""]
-            if section.narrative:
-                lines += [section.narrative, ""]
+            if section.narrative:  # Claude's text is as untrusted as the account's: escaped like it
+                lines += [_md_line(section.narrative), ""]
             if section.notice:
                 lines += [f"> **Note:** {_md_line(section.notice)}", ""]
             if section.metrics:
@@ -758,8 +759,10 @@ def _days(days: int) -> str:
 
 
 def _md_line(text: str) -> str:
-    return " ".join(text.split())
+    """Text that may carry account data or a narrator's words, as literal Markdown on one line."""
+    return markdown_text(text)
 
 
 def _md_cell(text: str) -> str:
-    return _md_line(text).replace("|", "\\|")
+    """The same, for a table cell."""
+    return markdown_cell(text)

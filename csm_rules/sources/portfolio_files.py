@@ -36,6 +36,7 @@ from typing import IO, Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Strict, ValidationError, field_validator, model_validator
 
+from csm_rules.config.yaml_files import MAX_PORTFOLIO_BYTES, parse_yaml
 from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import SnapshotError, SourceError
@@ -358,7 +359,7 @@ def _bool_cell(text: str) -> Any:
 
 def _json_cell(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_object)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
 
@@ -390,6 +391,23 @@ _CONVERTERS: dict[_Kind, Callable[[str], Any]] = {
 def _convert(text: str, kind: _Kind) -> Any:
     """One stripped, non-empty CSV cell as the value its field declares; ValueError says what was expected."""
     return _CONVERTERS[kind](text)
+
+
+# --- duplicate keys in JSON ---------------------------------------------------------------------------------
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object names one key twice (``json`` keeps the last one silently)."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for every JSON the readers decode: a repeated key is an error, not last-wins."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        keys = [key for key, _ in pairs]
+        repeated = next(key for index, key in enumerate(keys) if key in keys[:index])
+        raise _DuplicateKey(f"duplicate key {_shorten(repr(repeated))}")
+    return result
 
 
 # --- rows as read, before validation ------------------------------------------------------------------------
@@ -466,7 +484,10 @@ def _jsonl_rows(path: Path, where: str) -> Iterator[_Row]:
                     continue
                 location = f"{where}:{line_no}"
                 try:
-                    item = json.loads(line)
+                    item = json.loads(line, object_pairs_hook=_unique_object)
+                except _DuplicateKey as exc:
+                    yield _Row(location, None, errors=(_CellError(None, None, str(exc)),))
+                    continue
                 except json.JSONDecodeError as exc:
                     # one corrupt line in a large export is that account's problem, not the whole file's
                     error = _CellError(
@@ -661,14 +682,14 @@ def _skip(text: str, pos: int) -> int:
 
 def _json_items(text: str, where: str) -> list[tuple[int, Any]]:
     """Top-level account objects with the line each starts on (the two top levels are scanned by hand)."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_object)
     lines = _LineCounter(text)
     try:
         pos = _skip(text, 0)
         if pos == len(text):
             raise SourceError(f"{where}:1: empty file; {_SHAPE}")
         if text.startswith("[", pos):
-            items, pos = _json_array(text, pos, decoder, lines)
+            items, pos = _json_array(text, pos, decoder, lines, where)
         elif text.startswith("{", pos):
             items, pos = _json_accounts(text, pos, decoder, lines, where)
         else:
@@ -682,7 +703,7 @@ def _json_items(text: str, where: str) -> list[tuple[int, Any]]:
 
 
 def _json_array(
-    text: str, pos: int, decoder: json.JSONDecoder, lines: _LineCounter
+    text: str, pos: int, decoder: json.JSONDecoder, lines: _LineCounter, where: str
 ) -> tuple[list[tuple[int, Any]], int]:
     items: list[tuple[int, Any]] = []
     pos = _skip(text, pos + 1)
@@ -691,7 +712,10 @@ def _json_array(
     while True:
         pos = _skip(text, pos)
         line = lines.at(pos)
-        item, pos = decoder.raw_decode(text, pos)
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except _DuplicateKey as exc:
+            raise SourceError(f"{where}:{line}: {exc} in this account object") from None
         items.append((line, item))
         pos = _skip(text, pos)
         if text.startswith(",", pos):
@@ -720,7 +744,7 @@ def _json_accounts(
         pos = _skip(text, pos + 1)
         if not text.startswith("[", pos):
             raise SourceError(f'{where}:{lines.at(pos)}: "accounts" must be a list of account objects')
-        items, pos = _json_array(text, pos, decoder, lines)
+        items, pos = _json_array(text, pos, decoder, lines, where)
         pos = _skip(text, pos)
         if text.startswith(",", pos):
             pos = _skip(text, pos + 1)
@@ -733,20 +757,11 @@ def _json_accounts(
 
 def _yaml_items(text: str, where: str) -> list[tuple[int, Any]]:
     """Top-level account mappings with their line; composing first keeps the nodes' positions."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise SourceError(f"{where}:1: empty file; {_SHAPE}")
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        position = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "1"
-        raise SourceError(f"{where}:{position}: not valid YAML ({exc.problem or exc.context})") from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"{where}: not valid YAML ({exc})") from None
-    finally:
-        loader.dispose()
+    # The one strict loader: duplicate keys, aliases and merge keys are errors, size and depth bounded.
+    document = parse_yaml(text, source=where, max_bytes=MAX_PORTFOLIO_BYTES, error=SourceError)
+    node, data = document.root, document.data
+    if node is None:
+        raise SourceError(f"{where}:1: empty file; {_SHAPE}")
     sequence: yaml.Node = node
     if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
         extra = [key for key in data if key != "accounts"]

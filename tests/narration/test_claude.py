@@ -291,10 +291,11 @@ def test_narrate_many_keeps_order_bounds_concurrency_and_caches() -> None:
                 "\n\nACCOUNT DATA"
             )[0]
         )
-        delay = 0.02 + (hash(facts["account"]) % 5) / 100
-        return FakeReply.tool(
-            {"text": f"{facts['account']} is {facts['band']} at {facts['score']}."}, delay=delay
-        )
+        # The name is free text: it comes only in the account-data block.
+        data = request.user_text.split("<account_data>\n")[1].split("\n</account_data>")[0]
+        name = json.loads(data)["account_name"]
+        delay = 0.02 + (hash(name) % 5) / 100
+        return FakeReply.tool({"text": f"{name} is {facts['band']} at {facts['score']}."}, delay=delay)
 
     verdicts = [
         factory()._replace(account_id=f"acc-{i}", account_name=f"Account {chr(65 + i % 26)}{i}")

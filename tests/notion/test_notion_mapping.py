@@ -62,7 +62,7 @@ def test_wrong_property_type_for_a_field() -> None:
 
 
 def test_invalid_yaml_names_line_and_column() -> None:
-    with pytest.raises(ConfigError, match=r"<memory>:\d+:\d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"<memory>:\d+:\d+: not valid YAML"):
         parse_mapping("accounts: [\n")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from outputs_samples import narrator, snapshot, verdict
 
+from csm_rules.local.filenames import file_name_for
 from csm_rules.local.sinks import LocalSinks
 from csm_rules.narration import TemplateNarrator
 from csm_rules.outputs.alerts import build_churn_alert
@@ -92,7 +93,8 @@ def test_write_qbr_and_the_other_local_files(tmp_path: Path) -> None:
     s = snapshot()
     document = build_qbr(s, verdict(), narrator())
     path = sinks.write_qbr(document)
-    assert path == tmp_path / "out" / "qbr" / "qbr_acc-acme_2026-Q4.md"
+    assert path == tmp_path / "out" / "qbr" / file_name_for(document.idempotency_key, suffix=".md")
+    assert path.name.startswith("qbr-acc-acme-2026-q4_")
     assert path.read_text(encoding="utf-8") == document.to_markdown()
     assert sinks.alert_log().path == tmp_path / "out" / "alert_log.jsonl"
     assert sinks.expansion_dispatcher().path == tmp_path / "out" / "expansion_tasks.jsonl"
