@@ -95,7 +95,7 @@ from csm_rules.sources.protocol import PortfolioSource, SourceProblem, SourceRes
 
 if TYPE_CHECKING:
     from csm_rules.config.loader import Config, config_json_schema, load_config
-    from csm_rules.jobs.scan import ScanFailure, ScanReport, scan
+    from csm_rules.jobs.scan import ScanFailure, ScanReport, ScanServices, scan
     from csm_rules.jobs.scheduler import CSMScheduler
     from csm_rules.local.alert_log import JsonlAlertLog
     from csm_rules.local.dispatcher import JsonlDispatcher
@@ -143,6 +143,7 @@ if TYPE_CHECKING:
         sample_outcomes_path,
         sample_portfolio_path,
     )
+    from csm_rules.state.store import StateStore
 
 # Names whose modules pull in jinja2 or more: imported on first use, so `import csm_rules` stays fast.
 _LAZY: dict[str, str] = {
@@ -176,6 +177,7 @@ _LAZY: dict[str, str] = {
     "TemplateNarrator": "csm_rules.narration",
     "narrate_many": "csm_rules.narration",
     "FileSource": "csm_rules.sources.portfolio_files",
+    "StateStore": "csm_rules.state.store",
     "Outcome": "csm_rules.sources.portfolio_files",
     "iter_snapshots": "csm_rules.sources.portfolio_files",
     "iter_snapshots_with_outcomes": "csm_rules.sources.portfolio_files",
@@ -191,6 +193,7 @@ _LAZY: dict[str, str] = {
     "build_qbr_prep": "csm_rules.outputs.qbr",
     "ScanFailure": "csm_rules.jobs.scan",
     "ScanReport": "csm_rules.jobs.scan",
+    "ScanServices": "csm_rules.jobs.scan",
     "scan": "csm_rules.jobs.scan",
     "CSMScheduler": "csm_rules.jobs.scheduler",
 }
@@ -279,11 +282,13 @@ __all__ = [
     "QBRTable",
     "ScanFailure",
     "ScanReport",
+    "ScanServices",
     "Sinks",
     "SnapshotError",
     "SourceError",
     "SourceProblem",
     "SourceResult",
+    "StateStore",
     "SuppressedExpansion",
     "TemplateNarrator",
     "TriggeredBy",

@@ -3,7 +3,9 @@
 With no arguments it scans the bundled sample into ./csm-out with local sinks and the template
 narrator — no credentials needed. With NOTION_TOKEN and CSM_NOTION_ACCOUNTS_DB set (environment or
 ``--notion-config FILE``) it reads accounts from Notion and writes health fields and QBR pages there;
-with ANTHROPIC_API_KEY set it narrates with Claude (falling back to the templates).
+with ANTHROPIC_API_KEY set it narrates with Claude (falling back to the templates). What the scan
+remembers (history, action claims, cooldowns, completed QBRs) is kept in ``<output>/state.db`` or in
+the database ``--state`` names.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from csm_rules.cli.output import add_format_option, print_json, render_table
 from csm_rules.config.loader import Config
 from csm_rules.config.yaml_files import read_yaml
 from csm_rules.errors import ConfigError, SourceError
-from csm_rules.jobs.scan import STEPS, ScanReport, scan
+from csm_rules.jobs.scan import STEPS, ScanReport, ScanServices, scan
 from csm_rules.local.layout import OutputLayout
 from csm_rules.local.sinks import LocalSinks
 from csm_rules.narration import Narrator, TemplateNarrator
@@ -29,9 +31,18 @@ from csm_rules.outputs.channels import Sinks
 from csm_rules.outputs.qbr_state import QBRWriter
 from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
 from csm_rules.sources.protocol import PortfolioSource
+from csm_rules.state.store import StateStore
 
 NAME = "scan"
 HELP = "Run the main job: score, alert, hand off expansions, write due QBRs (default: bundled sample)."
+
+#: The exit codes of ``csm-rules scan`` (also in ``--help`` and docs/state.md).
+EXIT_CODES = """exit codes:
+  0  every action was performed (or had been already); unreadable accounts are listed, not failures
+  1  the scan ran but some action failed (a channel, a task, a QBR, a health write, the state store);
+     the report lists each one, and the next scan retries it
+  2  the scan could not run: bad options or config, unreadable portfolio, output folder or state
+     store not writable (checked before the first account)"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +55,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="evaluate and decide, write nothing")
     parser.add_argument("--notion-config", help="YAML file with NOTION_TOKEN / CSM_NOTION_* settings")
     parser.add_argument("--steps", help="comma-separated subset of health,alerts,expansions,qbrs")
+    parser.add_argument(
+        "--state",
+        help="state store: a SQLAlchemy URL (sqlite:///..., postgresql+psycopg://...) "
+        "(default: sqlite under the output folder, state.db)",
+    )
+    parser.add_argument("--state-schema", help="database schema of the state tables (PostgreSQL)")
+    parser.add_argument(
+        "--retention-days", type=int, help="prune recorded history older than this many days (default: keep)"
+    )
     add_config_options(parser)
     add_format_option(parser)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXIT_CODES
 
 
 def notion_settings(path: str | None) -> dict[str, str] | None:
@@ -92,6 +114,8 @@ class ScanSetup:
     narrator: Narrator
     narrator_name: str
     output: Path
+    state: StateStore
+    retention_days: int | None = None
 
     def run(
         self,
@@ -102,23 +126,36 @@ class ScanSetup:
         on_account: Callable[[int, int], None] | None = None,
     ) -> ScanReport:
         """One scan as of ``as_of``."""
+        services = ScanServices.for_sinks(
+            self.sinks,
+            state=self.state,
+            narrator=self.narrator,
+            dispatcher=self.local.expansion_dispatcher(),
+            qbr_writer=self.qbr_writer,
+        )
+        if self.local not in services.durable:  # Notion sinks around the local files
+            services = ScanServices(
+                state=services.state,
+                sinks=services.sinks,
+                narrator=services.narrator,
+                dispatcher=services.dispatcher,
+                qbr_writer=services.qbr_writer,
+                durable=(*services.durable, self.local),
+            )
         return scan(
             self.source,
             as_of=as_of,
             config=self.config,
-            narrator=self.narrator,
-            sinks=self.sinks,
-            dispatcher=self.local.expansion_dispatcher(),
-            qbr_writer=self.qbr_writer,
-            alert_log=self.local.alert_log(),
-            qbr_store=self.local.completed_qbr_store(),
+            services=services,
             steps=steps,
             dry_run=dry_run,
             on_account=on_account,
+            retention_days=self.retention_days,
         )
 
     def close(self) -> None:
-        """Release the source's connections (the Notion client); a file source has none."""
+        """Release the source's connections (the Notion client) and the state store's."""
+        self.state.close()
         close = getattr(self.source, "close", None)
         if callable(close):
             close()
@@ -129,6 +166,12 @@ def prepare(args: argparse.Namespace) -> ScanSetup:
     config = load_config_from_args(args)
     output = Path(args.output)
     local = LocalSinks(output)
+    if not args.dry_run:
+        local.prepare()  # writable, before the first account; stale temporary files removed
+    if args.state is None and args.dry_run and not local.layout.state_db.exists():
+        state = StateStore.in_memory()  # a dry run creates nothing
+    else:
+        state = StateStore(args.state or local.state_url(), schema=args.state_schema)
     source: PortfolioSource
     sinks: Sinks = local
     qbr_writer: QBRWriter = local
@@ -149,17 +192,31 @@ def prepare(args: argparse.Namespace) -> ScanSetup:
         source = FileSource(path)
         where = str(path)
     narrator, narrator_name = build_narrator()
-    return ScanSetup(config, source, where, sinks, local, qbr_writer, narrator, narrator_name, output)
+    return ScanSetup(
+        config,
+        source,
+        where,
+        sinks,
+        local,
+        qbr_writer,
+        narrator,
+        narrator_name,
+        output,
+        state,
+        args.retention_days,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the scan; exit 0 when it completed (even with per-account failures), 2 when it could not run."""
+    """Run the scan; the exit code is in :data:`EXIT_CODES` (1 when any action failed)."""
     setup = prepare(args)
     steps = {s.strip() for s in args.steps.split(",")} if args.steps else STEPS
     show = sys.stderr.isatty() and args.format == "table"
 
     def on_account(done: int, total: int) -> None:
-        if show and (done == total or done % max(total // 50, 1) == 0):
+        if show and not total and done % 500 == 0:  # a streamed file: the total is not known up front
+            sys.stderr.write(f"\rscanned {done:,} accounts")
+        if show and total and (done == total or done % max(total // 50, 1) == 0):
             filled = int(30 * done / total)
             sys.stderr.write(f"\rscanning [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
             if done == total:
@@ -178,11 +235,12 @@ def run(args: argparse.Namespace) -> int:
                 "source": setup.where,
                 "narrator": setup.narrator_name,
                 "output": str(setup.output),
+                "state": setup.state.location,
             }
         )
-        return 0
-    _print_summary(report, setup.where, setup.narrator_name, setup.output)
-    return 0
+    else:
+        _print_summary(report, setup.where, setup.narrator_name, setup.output)
+    return 1 if report.failures else 0
 
 
 def _print_summary(report: ScanReport, where: str, narrator_name: str, output: Path) -> None:
@@ -206,6 +264,7 @@ def _print_summary(report: ScanReport, where: str, narrator_name: str, output: P
         ("alerts in cooldown", report.alerts_cooled_down),
         ("alerts over the per-scan cap", len(report.alerts_capped)),
         ("health updates written", report.health_updates_written),
+        ("health updates unchanged (not sent)", report.health_updates_unchanged),
         ("expansion tasks dispatched", report.expansion_tasks_dispatched),
         ("expansion tasks already dispatched", report.expansion_tasks_duplicate),
         ("expansion ARR dispatched", f"${report.expansion_arr_dispatched:,.0f}"),

@@ -1,43 +1,80 @@
-"""``scan``: the main job — source → evaluate → narrate → sinks, fail-open per account and per channel.
+"""``scan``: the main job as small steps over batches of accounts, remembering everything in a state store.
 
-For each account: evaluate; write the health update; if it should alert and the gate lets it
-(cooldown, per-scan cap), narrate and deliver the churn alert on its four channels; build and
-dispatch new expansion tasks with a narrated talk track; build and write the QBRs that are due and
-mark their keys completed. Re-running the same day duplicates nothing: alerts are cooled down by the
-alert log, tasks and QBRs are idempotent by key, and completed QBR keys are remembered.
+For each batch of accounts (``batch_size``, default 500), in this order:
+
+1. **remember** — one query loads the accounts' recorded verdicts (the last ``history_days``) and
+   completed QBR keys; they are merged into the snapshots (the source wins on the same date), so trend
+   rules and movers work with sources that keep no history;
+2. **evaluate** — the pure rules;
+3. **record** — each verdict's summary (score, band, sub-scores, churn level, fingerprint) is stored;
+4. **decide** — the alert gate (cooldown, the per-scan cap), a failed alert channel to retry, the
+   health write (skipped when nothing changed), new expansion tasks, due QBRs;
+5. **claim** — every action by a unique key, in one transaction: an action another scan holds or
+   already performed is skipped (see :mod:`csm_rules.state.store`);
+6. **narrate** — only the texts of claimed actions; a :class:`PreparingNarrator` gets them all at once;
+7. **perform** — each action once, one circuit breaker per service (a dead service is skipped for the
+   rest of the scan, with the reason on every action it skips);
+8. **mark** — outputs are made durable (:class:`SyncingOutput`, once per batch), then each claim is
+   marked done or failed (a failed action is retried by the next scan).
+
+So a same-day re-scan performs and narrates nothing; two scans at once perform each action once; a
+scan killed at any point is completed by the next one (once its claims' leases expire).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
 
+from csm_rules.breaker import CircuitBreaker
 from csm_rules.config.loader import Config, load_config
 from csm_rules.config.segments import unmatched_with_close_name
-from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.domain.snapshot import AccountSnapshot, HealthPoint
+from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 from csm_rules.engine import evaluate
+from csm_rules.errors import CircuitOpenError
+from csm_rules.local.sinks import LocalSinks
 from csm_rules.narration import Narrator, TemplateNarrator
-from csm_rules.outputs.alert_gate import AlertGate, AlertLog, MemoryAlertLog
-from csm_rules.outputs.alerts import build_churn_alert
+from csm_rules.narration.narrative import NarrationRequest, Narrative, PreparingNarrator
+from csm_rules.outputs.alert_gate import AlertDecision, AlertGate, AlertLog, AlertRecord, MemoryAlertLog
+from csm_rules.outputs.alerts import ChurnAlert, build_churn_alert
 from csm_rules.outputs.channels import HealthUpdate, Sinks
-from csm_rules.outputs.delivery import deliver, scrub_secrets
+from csm_rules.outputs.delivery import CHANNELS, deliver, scrub_secrets
 from csm_rules.outputs.expansion_tasks import ExpansionDispatcher, build_expansion_task
 from csm_rules.outputs.qbr import build_qbr
 from csm_rules.outputs.qbr_state import CompletedQBRStore, QBRWriter
-from csm_rules.sources.protocol import PortfolioSource, SourceProblem
+from csm_rules.sources.protocol import PortfolioSource, SourceProblem, read_in_batches
+from csm_rules.state.actions import performing
+from csm_rules.state.store import ClaimRequest, RecordedVerdict, StateStore
 from csm_rules.text.escape import terminal_text
 
-__all__ = ["STEPS", "ScanFailure", "ScanReport", "scan"]
+__all__ = ["STEPS", "ScanFailure", "ScanReport", "ScanServices", "SyncingOutput", "scan"]
 
 log = logging.getLogger("csm_rules.jobs.scan")
 
 #: The steps of a scan; the scheduler's QBR jobs run only ``{"qbrs"}``.
 STEPS: frozenset[str] = frozenset({"health", "alerts", "expansions", "qbrs"})
+
+#: Days of recorded history merged into each snapshot: covers every rule and narrative window
+#: (the 30-day drop, the previous point for movers, a quarter of trend for the QBR) with room to spare.
+DEFAULT_HISTORY_DAYS = 120
+
+HealthWrites = Literal["changed", "always"]
+
+
+@runtime_checkable
+class SyncingOutput(Protocol):
+    """An output that buffers its durability: ``sync()`` makes everything written so far durable.
+
+    The scan calls it once per batch, before marking the batch's actions done (the local files do this).
+    """
+
+    def sync(self) -> int:
+        """Make what was written durable; returns the number of fsyncs made."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +89,15 @@ class ScanFailure:
 
 @dataclass
 class ScanReport:
-    """What a scan did: counts per outcome, and every failure with its reason."""
+    """What a scan did: counts per outcome, and every failure with its reason.
+
+    Counters count what happened, not what was attempted: ``health_updates_written`` counts writes
+    sent, ``health_updates_unchanged`` writes skipped because the verdict's health fields did not
+    change, and ``actions`` per kind how many were claimed, done, failed, or skipped because another
+    scan holds or already performed them. ``narrations`` counts texts by kind and narrator (QBR
+    sections included); ``requests`` counts calls per service (the alert channels, the dispatcher, the
+    QBR writer): ``sent``, ``failed``, or ``skipped`` because its circuit breaker was open.
+    """
 
     as_of: date
     dry_run: bool
@@ -62,6 +107,7 @@ class ScanReport:
     bands: dict[str, int] = field(default_factory=dict)
     churn_levels: dict[str, int] = field(default_factory=dict)
     health_updates_written: int = 0
+    health_updates_unchanged: int = 0
     alerts_delivered: int = 0
     alerts_partial: int = 0
     alerts_cooled_down: int = 0
@@ -75,6 +121,11 @@ class ScanReport:
     source_problems: list[SourceProblem] = field(default_factory=list)
     failures: list[ScanFailure] = field(default_factory=list)
     narrators: dict[str, int] = field(default_factory=dict)
+    narrations: dict[str, dict[str, int]] = field(default_factory=dict)
+    actions: dict[str, dict[str, int]] = field(default_factory=dict)
+    requests: dict[str, dict[str, int]] = field(default_factory=dict)
+    history_points_merged: int = 0
+    fsyncs: int = 0
 
     @property
     def ok(self) -> bool:
@@ -92,6 +143,7 @@ class ScanReport:
             "bands": dict(self.bands),
             "churn_levels": dict(self.churn_levels),
             "health_updates_written": self.health_updates_written,
+            "health_updates_unchanged": self.health_updates_unchanged,
             "alerts": {
                 "delivered": self.alerts_delivered,
                 "partial": self.alerts_partial,
@@ -106,9 +158,87 @@ class ScanReport:
             },
             "qbrs": {"written": self.qbrs_written, "locations": list(self.qbr_locations)},
             "narrators": dict(self.narrators),
+            "narrations": {k: dict(v) for k, v in self.narrations.items()},
+            "actions": {k: dict(v) for k, v in self.actions.items()},
+            "requests": {k: dict(v) for k, v in self.requests.items()},
+            "history_points_merged": self.history_points_merged,
+            "fsyncs": self.fsyncs,
             "source_problems": [p.model_dump(mode="json") for p in self.source_problems],
             "failures": [vars(f) for f in self.failures],
         }
+
+    def _count(self, kind: str, outcome: str, n: int = 1) -> None:
+        counts = self.actions.setdefault(kind, {})
+        counts[outcome] = counts.get(outcome, 0) + n
+
+    def _count_request(self, service: str, outcome: str) -> None:
+        counts = self.requests.setdefault(service, {})
+        counts[outcome] = counts.get(outcome, 0) + 1
+
+    def _narrated(self, narrative: Narrative, kind: str) -> None:
+        self.narrators[narrative.narrator] = self.narrators.get(narrative.narrator, 0) + 1
+        by_narrator = self.narrations.setdefault(kind, {})
+        by_narrator[narrative.narrator] = by_narrator.get(narrative.narrator, 0) + 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanServices:
+    """Everything a scan talks to, declared once.
+
+    ``state`` remembers history and claims; ``sinks`` are the alert channels and the health sink;
+    ``dispatcher`` receives expansion tasks and ``qbr_writer`` QBRs (None: that step does nothing).
+    ``alert_log`` / ``qbr_store`` replace the state store's cooldown log / completed QBR keys (for hosts
+    that keep them elsewhere). ``durable`` outputs are synced once per batch before actions are marked.
+    :meth:`for_sinks` fills the defaults for :class:`~csm_rules.LocalSinks`.
+    """
+
+    state: StateStore
+    sinks: Sinks
+    narrator: Narrator
+    dispatcher: ExpansionDispatcher | None = None
+    qbr_writer: QBRWriter | None = None
+    alert_log: AlertLog | None = None
+    qbr_store: CompletedQBRStore | None = None
+    durable: tuple[SyncingOutput, ...] = ()
+
+    @classmethod
+    def for_sinks(
+        cls,
+        sinks: Sinks,
+        *,
+        state: StateStore | None = None,
+        narrator: Narrator | None = None,
+        dispatcher: ExpansionDispatcher | None = None,
+        qbr_writer: QBRWriter | None = None,
+        alert_log: AlertLog | None = None,
+        qbr_store: CompletedQBRStore | None = None,
+        dry_run: bool = False,
+    ) -> ScanServices:
+        """Services around ``sinks``: with :class:`~csm_rules.LocalSinks` the state store defaults to its
+        ``state.db`` (not created by a ``dry_run``), the dispatcher to its task file, the QBR writer to its
+        ``qbr/`` folder; otherwise the state store is in memory and the QBR writer is ``sinks`` if it
+        writes QBRs."""
+        durable: list[SyncingOutput] = []
+        if isinstance(sinks, LocalSinks):
+            if state is None and not (dry_run and not sinks.layout.state_db.exists()):
+                state = StateStore(sinks.state_url())
+            dispatcher = dispatcher if dispatcher is not None else sinks.expansion_dispatcher()
+            durable.append(sinks)
+        if qbr_writer is None and isinstance(sinks, QBRWriter):
+            qbr_writer = sinks
+        for extra in (dispatcher, qbr_writer, alert_log, qbr_store):
+            if isinstance(extra, SyncingOutput) and extra is not sinks and extra not in durable:
+                durable.append(extra)
+        return cls(
+            state=state if state is not None else StateStore.in_memory(),
+            sinks=sinks,
+            narrator=narrator if narrator is not None else TemplateNarrator(),
+            dispatcher=dispatcher,
+            qbr_writer=qbr_writer,
+            alert_log=alert_log,
+            qbr_store=qbr_store,
+            durable=tuple(durable),
+        )
 
 
 def scan(
@@ -122,91 +252,76 @@ def scan(
     qbr_writer: QBRWriter | None = None,
     alert_log: AlertLog | None = None,
     qbr_store: CompletedQBRStore | None = None,
+    state: StateStore | None = None,
+    services: ScanServices | None = None,
     steps: Collection[str] = STEPS,
     dry_run: bool = False,
     on_account: Callable[[int, int], None] | None = None,
+    batch_size: int = 500,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    retention_days: int | None = None,
+    health_writes: HealthWrites = "changed",
+    breaker_threshold: int = 5,
 ) -> ScanReport:
-    """Run the main job over every account of ``source`` as of ``as_of``.
+    """Run the main job over every account of ``source`` as of ``as_of`` (see the module docstring).
 
-    ``narrator`` defaults to the template narrator; ``sinks`` may be any :class:`Sinks` (a channel
-    that is None is skipped); ``dispatcher`` receives expansion tasks (default:
-    ``sinks.expansion_dispatcher()`` when available, else tasks are not built); ``qbr_writer`` writes
-    QBRs (default: ``sinks`` when it can, e.g. :class:`~csm_rules.LocalSinks`). ``alert_log`` decides
-    the cooldown (default: ``sinks.alert_log()`` when available, else in memory); ``qbr_store``
-    remembers completed QBR keys (default: ``sinks.completed_qbr_store()`` when available). So
-    ``scan(source, as_of=..., sinks=LocalSinks(path))`` keeps everything in ``path`` and a re-run
-    duplicates nothing, as ``csm-rules scan`` does. ``dry_run`` evaluates and decides but writes
-    nothing. Only a failure of the source as a whole raises; everything else is reported in the
-    :class:`ScanReport`.
+    Pass ``services`` (a :class:`ScanServices`), or the parts: ``sinks`` (default: none), ``state``
+    (default: ``state.db`` in :class:`~csm_rules.LocalSinks`' folder, else in memory), ``narrator``
+    (default: the templates), ``dispatcher``, ``qbr_writer``, ``alert_log``, ``qbr_store`` (see
+    :meth:`ScanServices.for_sinks`). ``dry_run`` evaluates and decides but records and writes nothing.
+    ``retention_days`` prunes recorded history (and finished claims) older than that. ``health_writes``
+    ``"changed"`` skips the health write of an account whose score, band and churn level did not change
+    since its last recorded verdict; ``"always"`` writes once per account and day. Only a failure of
+    the source as a whole, or a state store that cannot be opened, raises; everything else is in the
+    :class:`ScanReport`. ``on_account(done, total)`` reports progress (``total`` is 0 while unknown).
     """
     unknown = set(steps) - STEPS
     if unknown:
         raise ValueError(f"unknown scan step(s) {sorted(unknown)}; steps are {sorted(STEPS)}")
-    config = config if config is not None else load_config()
-    narrator = narrator if narrator is not None else TemplateNarrator()
-    sinks = sinks if sinks is not None else Sinks()
-    if qbr_writer is None and isinstance(sinks, QBRWriter):
-        qbr_writer = sinks
-    if alert_log is None:
-        make_log = getattr(sinks, "alert_log", None)
-        alert_log = make_log() if callable(make_log) else MemoryAlertLog()
-    if dispatcher is None:
-        make_dispatcher = getattr(sinks, "expansion_dispatcher", None)
-        dispatcher = make_dispatcher() if callable(make_dispatcher) else None
-    if qbr_store is None:
-        make_store = getattr(sinks, "completed_qbr_store", None)
-        qbr_store = make_store() if callable(make_store) else None
-    report = ScanReport(as_of=as_of, dry_run=dry_run, steps=tuple(sorted(steps)))
-
-    result = source.read(as_of)
-    report.source_problems = list(result.problems)
-    snapshots = list(result.snapshots)
-    report.accounts_read = len(snapshots) + len(result.problems)
-    for warning in unmatched_with_close_name(config.weights.segments, (s.segment for s in snapshots)):
-        log.warning("%s", terminal_text(warning, one_line=True))
-
-    evaluated: list[tuple[AccountSnapshot, AccountVerdict]] = []
-    for snapshot in snapshots:
-        if qbr_store is not None:
-            done = qbr_store.completed(snapshot.account_id)
-            if done - set(snapshot.completed_qbr_keys):
-                merged = tuple(sorted(set(snapshot.completed_qbr_keys) | done))
-                snapshot = snapshot.model_copy(update={"completed_qbr_keys": merged})
-        try:
-            evaluated.append((snapshot, evaluate(snapshot, config)))
-        except Exception as exc:  # a rule bug must not stop the portfolio
-            _fail(report, snapshot.account_id, "evaluate", exc)
-    report.accounts_scored = len(evaluated)
-    report.bands = dict(Counter(v.health.band.value for _, v in evaluated))
-    report.churn_levels = dict(Counter(v.churn.level.value for _, v in evaluated))
-
-    verdicts = [v for _, v in evaluated]
-    gate = AlertGate.from_config(config, alert_log)
-    decisions = gate.decide(verdicts) if "alerts" in steps else [None] * len(verdicts)
-    narrators: Counter[str] = Counter()
-
-    for index, ((snapshot, verdict), decision) in enumerate(zip(evaluated, decisions, strict=True), 1):
-        account = verdict.account_id
-        alerted = False
-        if decision is not None and decision.outcome == "cooled_down":
-            report.alerts_cooled_down += 1
-        elif decision is not None and decision.outcome == "capped":
-            report.alerts_capped.append(account)
-        elif decision is not None and decision.outcome == "deliver" and not dry_run:
-            alerted = _alert(report, verdict, narrator, sinks, gate, narrators)
-        if "health" in steps and not alerted and not dry_run and sinks.health is not None:
-            try:
-                sinks.health.write_health(HealthUpdate.from_verdict(verdict))
-                report.health_updates_written += 1
-            except Exception as exc:
-                _fail(report, account, "health_update", exc)
-        if "expansions" in steps and dispatcher is not None and not dry_run:
-            _expansions(report, verdict, narrator, dispatcher, config, narrators)
-        if "qbrs" in steps and verdict.qbr_due is not None and qbr_writer is not None and not dry_run:
-            _qbr(report, snapshot, verdict, narrator, qbr_writer, qbr_store)
-        if on_account is not None:
-            on_account(index, len(evaluated))
-    report.narrators = dict(narrators)
+    if batch_size < 1 or history_days < 1 or (retention_days is not None and retention_days < history_days):
+        raise ValueError("batch_size and history_days must be ≥ 1, and retention_days ≥ history_days")
+    own_state = services is None and state is None
+    if services is None:
+        services = ScanServices.for_sinks(
+            sinks if sinks is not None else Sinks(),
+            state=state,
+            narrator=narrator,
+            dispatcher=dispatcher,
+            qbr_writer=qbr_writer,
+            alert_log=alert_log,
+            qbr_store=qbr_store,
+            dry_run=dry_run,
+        )
+    job = _ScanJob(
+        services,
+        config if config is not None else load_config(),
+        as_of=as_of,
+        steps=frozenset(steps),
+        dry_run=dry_run,
+        history_days=history_days,
+        health_writes=health_writes,
+        breaker_threshold=breaker_threshold,
+    )
+    segments_seen: set[str] = set()
+    try:
+        done = 0
+        for batch in read_in_batches(source, as_of, batch_size):
+            segments_seen.update(s.segment.lower() for s in batch.snapshots if s.segment)
+            job.report.source_problems.extend(batch.problems)
+            job.report.accounts_read += len(batch.snapshots) + len(batch.problems)
+            job.run_batch(batch.snapshots)
+            for _ in batch.snapshots:
+                done += 1
+                if on_account is not None:
+                    on_account(done, batch.total)
+        for warning in unmatched_with_close_name(job.config.weights.segments, segments_seen):
+            log.warning("%s", terminal_text(warning, one_line=True))
+        if retention_days is not None and not dry_run:
+            services.state.prune(before=as_of - timedelta(days=retention_days))
+    finally:
+        if own_state:
+            services.state.close()
+    report = job.report
     log.info(
         "scan %s: %d scored, %d alerts, %d tasks, %d QBRs, %d failures",
         as_of,
@@ -219,98 +334,501 @@ def scan(
     return report
 
 
-def _fail(report: ScanReport, account_id: str | None, stage: str, exc: BaseException) -> None:
-    message = scrub_secrets(str(exc))
-    # The message may quote account data: one clean line, so it cannot forge another log line.
-    log.warning(
-        "%s failed for %s: %s: %s",
-        stage,
-        account_id,
-        type(exc).__name__,
-        terminal_text(message, one_line=True),
-    )
-    report.failures.append(ScanFailure(account_id, stage, type(exc).__name__, message))
+@dataclass
+class _Account:
+    snapshot: AccountSnapshot
+    verdict: AccountVerdict
+    previous: RecordedVerdict | None
 
 
-def _alert(
-    report: ScanReport,
-    verdict: AccountVerdict,
-    narrator: Narrator,
-    sinks: Sinks,
-    gate: AlertGate,
-    narrators: Counter[str],
-) -> bool:
-    """Narrate and deliver one churn alert; True when its health channel carried the health update."""
-    account = verdict.account_id
-    try:
-        explanation = narrator.churn_explanation(verdict)
-        narrators[explanation.narrator] += 1
-        alert = build_churn_alert(verdict, explanation, narrator=narrator)
-    except Exception as exc:
-        _fail(report, account, "alert_build", exc)
-        return False
-    delivery = deliver(alert, sinks)
-    for name, channel in delivery.channels.items():
-        counts = report.alert_channels.setdefault(name, {})
-        counts[channel.status] = counts.get(channel.status, 0) + 1
-        if channel.status == "failed":
-            report.failures.append(
-                ScanFailure(account, f"alert:{name}", channel.error_type or "Error", channel.message or "")
-            )
-    if delivery.delivered:
-        gate.record(verdict)
-        if delivery.ok:
-            report.alerts_delivered += 1
-        else:
-            report.alerts_partial += 1
-    health = delivery.channels.get("notion")
-    if health is not None and health.status == "ok":
-        report.health_updates_written += 1
-        return True
-    return False
+@dataclass
+class _Action:
+    """One thing the scan will do for one account, under one claim key."""
+
+    key: str
+    kind: Literal["alert", "health", "expansion", "qbr"]
+    account: _Account
+    channel: str | None = None
+    opportunity: ExpansionOpportunity | None = None
+    new_alert: bool = False
+
+    def request(self) -> ClaimRequest:
+        return ClaimRequest(self.key, self.kind, self.account.verdict.account_id)
 
 
-def _expansions(
-    report: ScanReport,
-    verdict: AccountVerdict,
-    narrator: Narrator,
-    dispatcher: ExpansionDispatcher,
-    config: Config,
-    narrators: Counter[str],
-) -> None:
-    for opportunity in verdict.expansions:
+class _ScanJob:
+    """The steps of one scan; :meth:`run_batch` runs them over one batch of accounts."""
+
+    def __init__(
+        self,
+        services: ScanServices,
+        config: Config,
+        *,
+        as_of: date,
+        steps: frozenset[str],
+        dry_run: bool,
+        history_days: int,
+        health_writes: HealthWrites,
+        breaker_threshold: int,
+    ) -> None:
+        self.services = services
+        self.config = config
+        self.as_of = as_of
+        self.steps = steps
+        self.dry_run = dry_run
+        self.history_days = history_days
+        self.health_writes = health_writes
+        self.alerts_left = config.thresholds.alerts.max_per_scan
+        self.breakers = {
+            name: CircuitBreaker(name, threshold=breaker_threshold)
+            for name in (*CHANNELS, "expansion_dispatcher", "qbr_writer")
+        }
+        self.report = ScanReport(as_of=as_of, dry_run=dry_run, steps=tuple(sorted(steps)))
+
+    # 1-3: remember, evaluate, record ------------------------------------------------------------
+
+    def run_batch(self, snapshots: Sequence[AccountSnapshot]) -> None:
+        """Every step for one batch of accounts."""
+        if not snapshots:
+            return
+        accounts = self._evaluate(self._remember(snapshots))
+        if not accounts:
+            return
+        if not self.dry_run:
+            try:
+                self.services.state.record_verdicts(a.verdict for a in accounts)
+            except Exception as exc:
+                self._fail(None, "record_history", exc)
+        actions = self._decide(accounts)
+        if self.dry_run:
+            return
+        claimed = self._claim(actions, accounts)
+        self._prepare_narration(claimed)
+        outcomes, delivered = self._perform(claimed)
+        self._mark(claimed, outcomes, delivered)
+
+    def _remember(
+        self, snapshots: Sequence[AccountSnapshot]
+    ) -> list[tuple[AccountSnapshot, RecordedVerdict | None]]:
+        state, ids = self.services.state, [s.account_id for s in snapshots]
+        since = self.as_of - timedelta(days=self.history_days)
+        qbr_store = self.services.qbr_store
         try:
-            talk_track = narrator.talk_track(verdict, opportunity)
-            narrators[talk_track.narrator] += 1
-            task = build_expansion_task(verdict, opportunity, talk_track, config=config)
-            outcome = dispatcher.dispatch(task)
+            recorded = state.recorded(ids, since=since, before=self.as_of)
+            completed = (
+                state.completed_for(ids) if qbr_store is None else {i: qbr_store.completed(i) for i in ids}
+            )
+        except Exception as exc:  # the claims will fail too: nothing is performed, everything reported
+            self._fail(None, "load_state", exc)
+            recorded, completed = {}, {}
+        remembered: list[tuple[AccountSnapshot, RecordedVerdict | None]] = []
+        for snapshot in snapshots:
+            update: dict[str, Any] = {}
+            points = recorded.get(snapshot.account_id, [])
+            if points and snapshot.as_of == self.as_of:
+                own = {p.date for p in snapshot.health_history}
+                # The source wins on the same date; our points were validated when they were recorded.
+                merged = [
+                    HealthPoint.model_construct(
+                        date=p.as_of, score=p.score, band=p.band, subscores=dict(p.subscores)
+                    )
+                    for p in points
+                    if p.as_of not in own
+                ]
+                if merged:
+                    update["health_history"] = tuple(
+                        sorted((*snapshot.health_history, *merged), key=lambda p: p.date)
+                    )
+                    self.report.history_points_merged += len(merged)
+            done = completed.get(snapshot.account_id, frozenset())
+            if done - set(snapshot.completed_qbr_keys):
+                update["completed_qbr_keys"] = tuple(sorted(set(snapshot.completed_qbr_keys) | done))
+            remembered.append(
+                (snapshot.model_copy(update=update) if update else snapshot, points[-1] if points else None)
+            )
+        return remembered
+
+    def _evaluate(self, remembered: list[tuple[AccountSnapshot, RecordedVerdict | None]]) -> list[_Account]:
+        accounts: list[_Account] = []
+        for snapshot, previous in remembered:
+            try:
+                accounts.append(_Account(snapshot, evaluate(snapshot, self.config), previous))
+            except Exception as exc:  # a rule bug must not stop the portfolio
+                self._fail(snapshot.account_id, "evaluate", exc)
+        report = self.report
+        report.accounts_scored += len(accounts)
+        for account in accounts:
+            band, level = account.verdict.health.band.value, account.verdict.churn.level.value
+            report.bands[band] = report.bands.get(band, 0) + 1
+            report.churn_levels[level] = report.churn_levels.get(level, 0) + 1
+        return accounts
+
+    # 4: decide ----------------------------------------------------------------------------------
+
+    def _decide(self, accounts: list[_Account]) -> list[_Action]:
+        actions: list[_Action] = []
+        if "alerts" in self.steps:
+            actions += self._decide_alerts(accounts)
+        if "expansions" in self.steps and self.services.dispatcher is not None:
+            for account in accounts:
+                for opportunity in account.verdict.expansions:
+                    key = build_expansion_task(
+                        account.verdict, opportunity, "", config=self.config
+                    ).idempotency_key
+                    actions.append(_Action(key, "expansion", account, opportunity=opportunity))
+        if "qbrs" in self.steps and self.services.qbr_writer is not None:
+            for account in accounts:
+                due = account.verdict.qbr_due
+                if due is not None:
+                    actions.append(_Action(f"qbr:{due.idempotency_key}", "qbr", account))
+        return actions
+
+    def _decide_alerts(self, accounts: list[_Account]) -> list[_Action]:
+        log_override = self.services.alert_log
+        ids = [a.verdict.account_id for a in accounts]
+        alert_log = (
+            log_override
+            if log_override is not None
+            else MemoryAlertLog(self.services.state.last_alerts(ids).values())
+        )
+        alerts = self.config.thresholds.alerts
+        gate = AlertGate(alert_log, cooldown_days=alerts.cooldown_days, max_per_scan=self.alerts_left)
+        decisions: list[AlertDecision] = gate.decide([a.verdict for a in accounts])
+        channels = self._alert_channels()
+        actions: list[_Action] = []
+        for account, decision in zip(accounts, decisions, strict=True):
+            account_id = account.verdict.account_id
+            if decision.outcome == "deliver":
+                for channel in channels:
+                    # The "notion" channel is the day's health write: one key, one attempt per account.
+                    key = (
+                        self._health_key(account)
+                        if channel == "notion"
+                        else self._alert_key(account, self.as_of, channel)
+                    )
+                    actions.append(_Action(key, "alert", account, channel=channel, new_alert=True))
+            elif decision.outcome == "cooled_down":
+                self.report.alerts_cooled_down += 1
+                previous = decision.previous
+                if previous is not None:  # a channel of that alert may have failed: retry it
+                    for channel in channels:
+                        if channel != "notion":  # today's health write supersedes an old one
+                            key = self._alert_key(account, previous.as_of, channel)
+                            actions.append(_Action(key, "alert", account, channel=channel))
+            elif decision.outcome == "capped":
+                self.report.alerts_capped.append(account_id)
+        return actions
+
+    def _alert_key(self, account: _Account, day: date, channel: str) -> str:
+        return f"alert:{account.verdict.account_id}:{day.isoformat()}:{channel}"
+
+    def _health_key(self, account: _Account) -> str:
+        return f"health:{account.verdict.account_id}:{self.as_of.isoformat()}"
+
+    def _alert_channels(self) -> tuple[str, ...]:
+        sinks = self.services.sinks
+        present = {
+            "notion": sinks.health,
+            "event_bus": sinks.events,
+            "gmail_draft": sinks.drafts,
+            "chat": sinks.chat,
+        }
+        return tuple(name for name in CHANNELS if present[name] is not None)
+
+    def _health_actions(self, accounts: Iterable[_Account], covered: set[str]) -> list[_Action]:
+        actions: list[_Action] = []
+        for account in accounts:
+            verdict = account.verdict
+            if verdict.account_id in covered:
+                continue
+            previous = account.previous
+            if (
+                self.health_writes == "changed"
+                and previous is not None
+                and (previous.score, previous.band, previous.churn_level)
+                == (verdict.health.score, verdict.health.band, verdict.churn.level)
+            ):
+                self.report.health_updates_unchanged += 1
+                continue
+            actions.append(_Action(self._health_key(account), "health", account))
+        return actions
+
+    # 5: claim -----------------------------------------------------------------------------------
+
+    def _claim(self, actions: list[_Action], accounts: list[_Account]) -> list[_Action]:
+        state = self.services.state
+        new = [a for a in actions if not (a.kind == "alert" and not a.new_alert)]
+        retries = [a for a in actions if a.kind == "alert" and not a.new_alert]
+        try:
+            granted = state.claim([a.request() for a in new])
+            granted |= state.claim([a.request() for a in retries], retry_only=True)
         except Exception as exc:
-            _fail(report, verdict.account_id, f"expansion:{opportunity.key}", exc)
-            continue
-        if outcome == "dispatched":
-            report.expansion_tasks_dispatched += 1
-            report.expansion_arr_dispatched += opportunity.estimated_arr_impact
-        else:
-            report.expansion_tasks_duplicate += 1
+            self._fail(None, "claim", exc)
+            return []
+        claimed = [a for a in actions if a.key in granted]
+        # A new alert's "notion" channel is the account's health write (same key).
+        covered = {
+            a.account.verdict.account_id for a in actions if a.kind == "alert" and a.channel == "notion"
+        }
+        if "health" in self.steps and self.services.sinks.health is not None:
+            health = self._health_actions(accounts, covered)
+            try:
+                health_granted = state.claim([a.request() for a in health])
+            except Exception as exc:
+                self._fail(None, "claim", exc)
+                health_granted = set()
+            claimed += [a for a in health if a.key in health_granted]
+            for action in health:
+                if action.key not in health_granted:
+                    self.report._count("health", "skipped")
+        for action in actions:
+            if action.key not in granted and (action.kind != "alert" or action.new_alert):
+                self.report._count(action.kind, "skipped")
+                if action.kind == "expansion":
+                    self.report.expansion_tasks_duplicate += 1
+        new_alerts = {a.account.verdict.account_id for a in claimed if a.kind == "alert" and a.new_alert}
+        self.alerts_left = max(0, self.alerts_left - len(new_alerts))
+        for action in claimed:
+            self.report._count(action.kind, "claimed")
+        return claimed
 
+    # 6: narrate ---------------------------------------------------------------------------------
 
-def _qbr(
-    report: ScanReport,
-    snapshot: AccountSnapshot,
-    verdict: AccountVerdict,
-    narrator: Narrator,
-    writer: QBRWriter,
-    store: CompletedQBRStore | None,
-) -> None:
-    due = verdict.qbr_due
-    assert due is not None  # checked by the caller
-    try:
-        document = build_qbr(snapshot, verdict, narrator)
-        location = writer.write_qbr(document)
-    except Exception as exc:
-        _fail(report, verdict.account_id, "qbr", exc)
-        return
-    report.qbrs_written += 1
-    report.qbr_locations.append(str(location))
-    if store is not None:
-        store.mark(verdict.account_id, due.covers, as_of=verdict.as_of)
+    def _prepare_narration(self, claimed: list[_Action]) -> None:
+        narrator = self.services.narrator
+        if not isinstance(narrator, PreparingNarrator):
+            return
+        requests: list[NarrationRequest] = []
+        explained: set[str] = set()
+        for action in claimed:
+            account = action.account
+            if action.kind == "alert" and account.verdict.account_id not in explained:
+                explained.add(account.verdict.account_id)
+                requests.append(NarrationRequest("churn_explanation", account.verdict, account.snapshot))
+            elif action.kind == "expansion":
+                requests.append(
+                    NarrationRequest(
+                        "talk_track", account.verdict, account.snapshot, opportunity=action.opportunity
+                    )
+                )
+            elif action.kind == "qbr":
+                requests.append(NarrationRequest("qbr_summaries", account.verdict, account.snapshot))
+        if not requests:
+            return
+        try:
+            narrator.prepare(requests)
+        except Exception as exc:  # each text is asked for again below, and falls back on its own
+            log.warning("narrator.prepare failed: %s: %s", type(exc).__name__, scrub_secrets(str(exc)))
+
+    # 7: perform ---------------------------------------------------------------------------------
+
+    def _perform(self, claimed: list[_Action]) -> tuple[dict[str, str | None], dict[str, _Account]]:
+        """Each claimed action once; the outcome per key (None = done, else the error) and the accounts
+        whose new alert reached at least one channel."""
+        outcomes: dict[str, str | None] = {}
+        delivered: dict[str, _Account] = {}
+        alerts: dict[str, list[_Action]] = {}
+        for action in claimed:
+            if action.kind == "alert":
+                alerts.setdefault(action.account.verdict.account_id, []).append(action)
+        for account_actions in alerts.values():
+            self._alert(account_actions, outcomes, delivered)
+        for action in claimed:
+            if action.kind == "health":
+                outcomes[action.key] = self._health(action)
+            elif action.kind == "expansion":
+                outcomes[action.key] = self._expansion(action)
+            elif action.kind == "qbr":
+                outcomes[action.key] = self._qbr(action)
+        return outcomes, delivered
+
+    def _guarded(self, service: str, action: _Action, stage: str, call: Callable[[], None]) -> str | None:
+        try:
+            with performing(action.key):
+                self.breakers[service].call(call)
+        except CircuitOpenError as exc:
+            self.report._count_request(service, "skipped")
+            self.report.failures.append(
+                ScanFailure(action.account.verdict.account_id, stage, "CircuitOpenError", str(exc))
+            )
+            return str(exc)
+        except Exception as exc:
+            self.report._count_request(service, "failed")
+            return self._fail(action.account.verdict.account_id, stage, exc)
+        self.report._count_request(service, "sent")
+        return None
+
+    def _alert(
+        self, actions: list[_Action], outcomes: dict[str, str | None], delivered: dict[str, _Account]
+    ) -> None:
+        account = actions[0].account
+        verdict, account_id = account.verdict, account.verdict.account_id
+        narrator = self.services.narrator
+        try:
+            explanation = narrator.churn_explanation(verdict, snapshot=account.snapshot)
+            self.report._narrated(explanation, "churn_explanation")
+            alert = build_churn_alert(verdict, explanation, narrator=narrator)
+        except Exception as exc:
+            error = self._fail(account_id, "alert_build", exc)
+            for action in actions:  # the health fields need no words: that channel still goes out
+                outcomes[action.key] = self._health(action) if action.channel == "notion" else error
+            return
+        reached = False
+        failed = False
+        for action in actions:
+            assert action.channel is not None
+            result = self._channel(alert, action)
+            counts = self.report.alert_channels.setdefault(action.channel, {})
+            counts[result[0]] = counts.get(result[0], 0) + 1
+            outcomes[action.key] = result[1]
+            reached |= result[0] == "ok"
+            failed |= result[0] == "failed"
+            if action.channel == "notion" and result[0] == "ok":
+                self.report.health_updates_written += 1
+        if reached and any(a.new_alert for a in actions):
+            delivered[account_id] = account
+            if failed:
+                self.report.alerts_partial += 1
+            else:
+                self.report.alerts_delivered += 1
+
+    def _channel(self, alert: ChurnAlert, action: _Action) -> tuple[str, str | None]:
+        """Deliver one channel of ``alert``: (status, error or None)."""
+        channel, sinks = action.channel, self.services.sinks
+        assert channel is not None
+        breaker = self.breakers[channel]
+        account_id = action.account.verdict.account_id
+        reason = breaker.reason
+        if reason is not None:
+            self.report._count_request(channel, "skipped")
+            self.report.failures.append(
+                ScanFailure(account_id, f"alert:{channel}", "CircuitOpenError", reason)
+            )
+            return "failed", reason
+        only = Sinks(
+            health=sinks.health if channel == "notion" else None,
+            events=sinks.events if channel == "event_bus" else None,
+            drafts=sinks.drafts if channel == "gmail_draft" else None,
+            chat=sinks.chat if channel == "chat" else None,
+        )
+        with performing(action.key):
+            result = deliver(alert, only).channels[channel]
+        if result.status == "failed":
+            self.report._count_request(channel, "failed")
+            breaker.record_failure(f"{result.error_type}: {result.message}")
+            message = result.message or ""
+            self.report.failures.append(
+                ScanFailure(account_id, f"alert:{channel}", result.error_type or "Error", message)
+            )
+            return "failed", f"{result.error_type}: {message}"
+        if result.status == "ok":
+            self.report._count_request(channel, "sent")
+            breaker.record_success()
+        return result.status, None
+
+    def _health(self, action: _Action) -> str | None:
+        health = self.services.sinks.health
+        assert health is not None
+        error = self._guarded(
+            "notion",
+            action,
+            "health_update",
+            lambda: health.write_health(HealthUpdate.from_verdict(action.account.verdict)),
+        )
+        if error is None:
+            self.report.health_updates_written += 1
+        return error
+
+    def _expansion(self, action: _Action) -> str | None:
+        dispatcher, verdict, opportunity = (
+            self.services.dispatcher,
+            action.account.verdict,
+            action.opportunity,
+        )
+        assert dispatcher is not None and opportunity is not None
+        try:
+            talk_track = self.services.narrator.talk_track(
+                verdict, opportunity, snapshot=action.account.snapshot
+            )
+            self.report._narrated(talk_track, "talk_track")
+            task = build_expansion_task(verdict, opportunity, talk_track, config=self.config)
+        except Exception as exc:
+            return self._fail(verdict.account_id, f"expansion:{opportunity.key}", exc)
+        outcome: list[str] = []
+        error = self._guarded(
+            "expansion_dispatcher",
+            action,
+            f"expansion:{opportunity.key}",
+            lambda: outcome.append(dispatcher.dispatch(task)),
+        )
+        if error is None and outcome == ["dispatched"]:
+            self.report.expansion_tasks_dispatched += 1
+            self.report.expansion_arr_dispatched += opportunity.estimated_arr_impact
+        elif error is None:
+            self.report.expansion_tasks_duplicate += 1
+        return error
+
+    def _qbr(self, action: _Action) -> str | None:
+        writer, account = self.services.qbr_writer, action.account
+        assert writer is not None
+        try:
+            document = build_qbr(account.snapshot, account.verdict, self.services.narrator)
+        except Exception as exc:
+            return self._fail(account.verdict.account_id, "qbr", exc)
+        for section in document.sections:
+            by_narrator = self.report.narrations.setdefault("qbr_section", {})
+            by_narrator[section.narrator] = by_narrator.get(section.narrator, 0) + 1
+            self.report.narrators[section.narrator] = self.report.narrators.get(section.narrator, 0) + 1
+        where: list[object] = []
+        error = self._guarded("qbr_writer", action, "qbr", lambda: where.append(writer.write_qbr(document)))
+        if error is None:
+            self.report.qbrs_written += 1
+            self.report.qbr_locations.extend(str(w) for w in where)
+        return error
+
+    # 8: mark ------------------------------------------------------------------------------------
+
+    def _mark(
+        self, claimed: list[_Action], outcomes: dict[str, str | None], delivered: dict[str, _Account]
+    ) -> None:
+        for output in self.services.durable:
+            try:
+                self.report.fsyncs += output.sync()
+            except Exception as exc:  # not durable: nothing written since the last sync may be counted done
+                error = self._fail(None, "sync", exc)
+                outcomes = {key: (error if outcome is None else outcome) for key, outcome in outcomes.items()}
+        state, alert_log, qbr_store = self.services.state, self.services.alert_log, self.services.qbr_store
+        alerts = [AlertRecord.from_verdict(account.verdict) for account in delivered.values()]
+        completed = {
+            action.account.verdict.account_id: due.covers
+            for action in claimed
+            if action.kind == "qbr"
+            and outcomes.get(action.key, "") is None
+            and (due := action.account.verdict.qbr_due) is not None
+        }
+        try:
+            if alert_log is not None:
+                for record in alerts:
+                    alert_log.record(record)
+            if qbr_store is not None:
+                for account_id, keys in completed.items():
+                    qbr_store.mark(account_id, keys, as_of=self.as_of)
+            state.finish(
+                outcomes,
+                alerts=alerts if alert_log is None else (),
+                completed_qbrs=completed if qbr_store is None else None,
+                as_of=self.as_of,
+            )
+        except Exception as exc:
+            self._fail(None, "mark", exc)
+            return
+        for action in claimed:
+            self.report._count(action.kind, "done" if outcomes.get(action.key, "") is None else "failed")
+
+    def _fail(self, account_id: str | None, stage: str, exc: BaseException) -> str:
+        message = scrub_secrets(str(exc))
+        # The message may quote account data: one clean line, so it cannot forge another log line.
+        shown = terminal_text(message, one_line=True)
+        log.warning("%s failed for %s: %s: %s", stage, account_id, type(exc).__name__, shown)
+        self.report.failures.append(ScanFailure(account_id, stage, type(exc).__name__, message))
+        return f"{type(exc).__name__}: {message}"

@@ -7,7 +7,7 @@ import threading
 from os import PathLike
 from pathlib import Path
 
-from csm_rules.local.jsonl import append_record, read_records
+from csm_rules.local.jsonl import JsonlFile, read_records
 from csm_rules.outputs.expansion_tasks import DispatchOutcome, ExpansionTask
 
 __all__ = ["JsonlDispatcher"]
@@ -19,11 +19,13 @@ class JsonlDispatcher:
     """An :class:`ExpansionDispatcher` appending tasks to a JSON-lines file (the local default).
 
     On start it reads the idempotency keys already in its file, so a restarted scan never dispatches a
-    key twice. Unreadable lines (a crash mid-write) are skipped with a warning.
+    key twice. Unreadable lines (a crash mid-write) are skipped with a warning. Appends are made durable
+    by :meth:`sync` (the scan syncs once per batch of accounts).
     """
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = Path(path)
+        self._file = JsonlFile(self.path)
         self._lock = threading.Lock()
         self._keys: set[str] = set()
         for number, record in read_records(self.path):
@@ -41,9 +43,13 @@ class JsonlDispatcher:
         with self._lock:
             if task.idempotency_key in self._keys:
                 return "duplicate"
-            append_record(self.path, task.to_task(), fsync=True)
+            self._file.append(task.to_task())
             self._keys.add(task.idempotency_key)
         return "dispatched"
+
+    def sync(self) -> int:
+        """Make the tasks appended so far durable; fsyncs made."""
+        return self._file.sync()
 
     def dispatched_keys(self) -> frozenset[str]:
         """Every idempotency key dispatched through this file."""

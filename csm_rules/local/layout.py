@@ -50,6 +50,11 @@ class OutputLayout:
         return self.root / "qbr"
 
     @property
+    def state_db(self) -> Path:
+        """The scan's state store (SQLite): verdict history, action claims, cooldowns, completed QBRs."""
+        return self.root / "state.db"
+
+    @property
     def alert_log(self) -> Path:
         """The cooldown log: one delivered alert per line."""
         return self.root / "alert_log.jsonl"
@@ -68,6 +73,7 @@ class OutputLayout:
             "chat": self.chat,
             "expansion tasks": self.expansion_tasks,
             "QBRs": self.qbrs,
+            "state store": self.state_db,
             "alert log": self.alert_log,
             "completed QBR keys": self.completed_qbrs,
         }

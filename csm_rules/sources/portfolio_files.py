@@ -41,7 +41,7 @@ from csm_rules.domain.signals import SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import SnapshotError, SourceError
 from csm_rules.gc_pause import collector_paused
-from csm_rules.sources.protocol import SourceProblem, SourceResult
+from csm_rules.sources.protocol import SourceBatch, SourceProblem, SourceResult
 
 __all__ = [
     "OUTCOME_FIELDS",
@@ -139,6 +139,37 @@ class FileSource:
         """
         result, _ = self._collect(as_of, with_outcomes=False)
         return result
+
+    def read_batches(self, as_of: date | None, size: int) -> Iterator[SourceBatch]:
+        """Stream the accounts in batches of ``size`` (a :class:`~csm_rules.sources.protocol.BatchedSource`):
+        JSONL and CSV are read a row at a time, so the scan's memory does not grow with the file. Only the
+        account ids are remembered, to report duplicates as :meth:`read` does."""
+        first_seen: dict[str, str] = {}
+        snapshots: list[AccountSnapshot] = []
+        problems: list[SourceProblem] = []
+        for built in _records(self.path, self.format, as_of, self.history_path):
+            problems.extend(built.problems)
+            snapshot = built.snapshot
+            if snapshot is None:
+                continue
+            earlier = first_seen.setdefault(snapshot.account_id, built.location)
+            if earlier != built.location:
+                problems.append(
+                    SourceProblem(
+                        account_id=snapshot.account_id,
+                        location=built.location,
+                        field="account_id",
+                        value=snapshot.account_id,
+                        message=f"duplicate account_id; the row at {earlier} is used",
+                    )
+                )
+                continue
+            snapshots.append(snapshot)
+            if len(snapshots) == size:
+                yield SourceBatch(tuple(snapshots), tuple(problems))
+                snapshots, problems = [], []
+        if snapshots or problems:
+            yield SourceBatch(tuple(snapshots), tuple(problems))
 
     def read_with_outcomes(self, as_of: date | None = None) -> tuple[SourceResult, dict[str, Outcome]]:
         """Read every account and its churn outcome.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
 
@@ -9,7 +11,14 @@ from pydantic import BaseModel, ConfigDict
 
 from csm_rules.domain.snapshot import AccountSnapshot
 
-__all__ = ["PortfolioSource", "SourceProblem", "SourceResult"]
+__all__ = [
+    "BatchedSource",
+    "PortfolioSource",
+    "SourceBatch",
+    "SourceProblem",
+    "SourceResult",
+    "read_in_batches",
+]
 
 
 class SourceProblem(BaseModel):
@@ -38,3 +47,40 @@ class PortfolioSource(Protocol):
     def read(self, as_of: date | None = None) -> SourceResult:
         """Read every account; per-account problems go in the result, a failure of the whole source raises."""
         ...
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """Some of a portfolio's accounts: their snapshots and the problems met reading them.
+
+    ``total`` is the number of accounts in the whole portfolio when known up front, else 0.
+    """
+
+    snapshots: tuple[AccountSnapshot, ...]
+    problems: tuple[SourceProblem, ...] = ()
+    total: int = 0
+
+
+@runtime_checkable
+class BatchedSource(Protocol):
+    """A source that can hand its accounts over in batches, never holding the whole portfolio."""
+
+    def read_batches(self, as_of: date | None, size: int) -> Iterator[SourceBatch]:
+        """Batches of at most ``size`` snapshots each (and the problems met on the way), in source order."""
+        ...
+
+
+def read_in_batches(source: PortfolioSource, as_of: date | None, size: int) -> Iterator[SourceBatch]:
+    """``source``'s accounts in batches of ``size``: streamed when it is a :class:`BatchedSource`, else
+    read whole once and cut up (a failure of the whole source raises before the first batch)."""
+    if size < 1:
+        raise ValueError("the batch size must be at least 1")
+    if isinstance(source, BatchedSource):
+        yield from source.read_batches(as_of, size)
+        return
+    result = source.read(as_of)
+    total = len(result.snapshots) + len(result.problems)
+    snapshots = result.snapshots
+    yield SourceBatch(snapshots[:size], result.problems, total)
+    for start in range(size, len(snapshots), size):
+        yield SourceBatch(snapshots[start : start + size], (), total)

@@ -20,6 +20,7 @@ from csm_rules.outputs.alert_gate import MemoryAlertLog
 from csm_rules.outputs.channels import Sinks
 from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
 from csm_rules.sources.protocol import SourceProblem, SourceResult
+from csm_rules.state.store import StateStore
 
 AS_OF = date(2026, 11, 25)
 
@@ -78,7 +79,9 @@ def test_local_sinks_alone_keep_the_whole_state_of_a_scan(tmp_path: Path) -> Non
     assert first.expansion_tasks_dispatched > 0  # the sinks' task file is the default dispatcher
     assert len(_jsonl(tmp_path / "expansion_tasks.jsonl")) == first.expansion_tasks_dispatched
     assert first.qbrs_written > 0
-    assert len(_jsonl(tmp_path / "completed_qbrs.jsonl")) > 0  # the sinks' completed-QBR record
+    store = StateStore(LocalSinks(tmp_path).state_url())  # the sinks' folder holds the state store
+    assert sum(len(store.completed(a)) for a in {c.account_id for c in store.claims()}) > 0
+    store.close()
     second = run()
     assert (second.expansion_tasks_dispatched, second.qbrs_written, second.alerts_delivered) == (0, 0, 0)
     assert second.expansion_tasks_duplicate == first.expansion_tasks_dispatched
@@ -92,11 +95,11 @@ def test_a_scan_killed_half_way_completes_without_duplicates_on_rerun(tmp_path: 
     reference = _run(tmp_path / "reference")
 
     def crash_after_half(done: int, total: int) -> None:
-        if done == total // 2:
+        if done == 32:  # two batches of 16 done, two to go
             raise _Crash
 
     with pytest.raises(_Crash):
-        _run(tmp_path / "crashed", on_account=crash_after_half)
+        _run(tmp_path / "crashed", on_account=crash_after_half, batch_size=16)
     _run(tmp_path / "crashed")
     crashed = tmp_path / "crashed"
     events = _jsonl(crashed / "events.jsonl")
