@@ -7,7 +7,12 @@ Files written:
 
 - ``sample_portfolio.jsonl``: 64 accounts as of 2026-11-24 — what ``csm-rules scan`` runs on by default;
 - ``sample_outcomes.jsonl``: 2,000 accounts as of 2025-11-24, each with ``churned`` / ``churn_date`` observed
-  over the following year (every outcome is known by 2026-11-24), for ``csm-rules backtest`` and ``report``.
+  over the following year (every outcome is known by 2026-11-24), for ``csm-rules backtest`` and ``report``;
+  churn is additive in the latent state;
+- ``sample_outcomes_realistic.jsonl``: 3,000 accounts as of 2025-11-24 with outcomes, drawn with the
+  *realistic* structure (segment-specific drivers, renewal-gated satisfaction, 20-45 % of each column missing
+  and more so for unhealthy accounts, 15 % of accounts without product telemetry, 3 % label noise,
+  multi-year contracts) — what real CS data look like; every backtest figure in the docs is given on both.
 
 The churn process is documented in ``csm_rules/testing/portfolio_generator.py``.
 """
@@ -24,10 +29,11 @@ from csm_rules.testing.portfolio_generator import generate_portfolio
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "csm_rules" / "data"
 
-#: file name → (accounts, seed, as_of, with outcomes)
-SAMPLES: dict[str, tuple[int, int, date, bool]] = {
-    "sample_portfolio.jsonl": (64, 20261124, date(2026, 11, 24), False),
-    "sample_outcomes.jsonl": (2000, 20251124, date(2025, 11, 24), True),
+#: file name → (accounts, seed, as_of, with outcomes, churn structure)
+SAMPLES: dict[str, tuple[int, int, date, bool, str]] = {
+    "sample_portfolio.jsonl": (64, 20261124, date(2026, 11, 24), False, "additive"),
+    "sample_outcomes.jsonl": (2000, 20251124, date(2025, 11, 24), True, "additive"),
+    "sample_outcomes_realistic.jsonl": (3000, 20251125, date(2025, 11, 24), True, "realistic"),
 }
 
 
@@ -39,8 +45,8 @@ def _jsonable(value: object) -> str:
 
 def render(name: str) -> str:
     """The exact text of one bundled sample file: one JSON object a line, dates as ISO strings."""
-    n, seed, as_of, with_outcomes = SAMPLES[name]
-    records = generate_portfolio(n, seed=seed, as_of=as_of, with_outcomes=with_outcomes)
+    n, seed, as_of, with_outcomes, structure = SAMPLES[name]
+    records = generate_portfolio(n, seed=seed, as_of=as_of, with_outcomes=with_outcomes, structure=structure)
     # the large backtest file is for machines: compact separators keep the wheel smaller
     separators = (",", ":") if with_outcomes else (", ", ": ")
     lines = (json.dumps(r, default=_jsonable, ensure_ascii=False, separators=separators) for r in records)

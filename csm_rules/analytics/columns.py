@@ -270,6 +270,13 @@ class SubscoreMatrix:
             cache["subscores"] = subscores
             # one contiguous row per signal, missing as 0.0 (adds nothing, as a skipped signal adds nothing)
             cache["filled"] = np.fmax(subscores.T, 0.0, out=np.empty((width, n)))  # sub-scores are ≥ 0
+            # missing-data policy: a signal with a fixed sub-score counts as it when missing or stale
+            fill_mask = 0
+            for signal, value in self.config.thresholds.missing_data.fills().items():
+                row = self.signal_ids.index(signal)
+                cache["filled"][row] = np.where(np.isnan(subscores[:, row]), value, subscores[:, row])
+                fill_mask |= 1 << row
+            cache["fill_mask"] = fill_mask
             segment_code = np.frombuffer(self._segment_code, dtype=np.int16)
             order = np.argsort(segment_code, kind="stable")
             codes = segment_code[order]
@@ -446,6 +453,9 @@ def _health(matrix: SubscoreMatrix, weights: WeightsLike | None) -> tuple[Health
     # pattern) in a table while the patterns are few, else summed per account
     width = matrix.width
     set_index = np.asarray(by_segment, dtype=np.intp)[arrays["segment_code"]]
+    present_bits = arrays["present"]
+    # the weight that scores: present signals and those the missing-data policy fills (coverage: present)
+    scored_bits = present_bits | arrays["fill_mask"]
     if width <= _TABLE_SIGNALS:
         patterns = 1 << width
         bits = (np.arange(patterns)[:, None] >> np.arange(width)) & 1
@@ -453,17 +463,21 @@ def _health(matrix: SubscoreMatrix, weights: WeightsLike | None) -> tuple[Health
         for s in range(width):
             present_weight_table += bits[:, s] * table[:, s : s + 1]
         coverage_table = present_weight_table / present_weight_table[:, -1:]
-        flat = set_index * patterns + arrays["present"]
-        present_weight = present_weight_table.ravel()[flat]
-        coverage = coverage_table.ravel()[flat]
+        present_weight = present_weight_table.ravel()[set_index * patterns + scored_bits]
+        coverage = coverage_table.ravel()[set_index * patterns + present_bits]
     else:
         present_weight = np.zeros(n)
         for s in range(width):
-            present_weight += ((arrays["present"] >> s) & 1) * table[set_index, s]
+            present_weight += ((scored_bits >> s) & 1) * table[set_index, s]
         full = np.zeros(len(sets))
         for s in range(width):
             full += table[:, s]
-        coverage = present_weight / full[set_index]
+        covered = present_weight
+        if arrays["fill_mask"]:
+            covered = np.zeros(n)
+            for s in range(width):
+                covered += ((present_bits >> s) & 1) * table[set_index, s]
+        coverage = covered / full[set_index]
 
     divisor = np.where(present_weight > 0, present_weight, 1.0)
     if len(sets) == 1:
@@ -589,6 +603,7 @@ def reweight_python(matrix: SubscoreMatrix, weights: WeightsLike) -> tuple[list[
     plan = matrix._plan
     values = matrix._subscores
     no_data = thresholds.missing_data.no_data_score
+    fills = [thresholds.missing_data.fills().get(signal) for signal in matrix.signal_ids]
     scores: list[float] = []
     bands: list[Band] = []
     for row in range(len(matrix)):
@@ -596,8 +611,13 @@ def reweight_python(matrix: SubscoreMatrix, weights: WeightsLike) -> tuple[list[
         weight_set = sets[set_index]
         subscores = values[row * matrix.width : (row + 1) * matrix.width]
         present = [(sub, w) for sub, w in zip(subscores, weight_set, strict=True) if not math.isnan(sub)]
+        coverage = sum(w for _, w in present) / totals[set_index]
+        present = [
+            (fill if math.isnan(sub) and fill is not None else sub, w)
+            for sub, w, fill in zip(subscores, weight_set, fills, strict=True)
+            if not math.isnan(sub) or fill is not None
+        ]
         present_weight = sum(w for _, w in present)
-        coverage = present_weight / totals[set_index]
         pre = sum(sub * w / present_weight for sub, w in present) if present_weight > 0 else no_data
         facts = {"health_score": pre, "coverage": coverage}
         score = pre

@@ -7,7 +7,8 @@ The risk of an account is ``100 − score``. Metrics:
 - top-decile lift: churn rate of the riskiest 10 % ÷ overall churn rate (accounts tied at the cut
   count in proportion, so the result does not depend on row order);
 - churn rate per band; precision / recall / F1 of the churn flag "level ≥ L" for L = medium, high,
-  critical; a calibration table by score decile (equal-count groups, lowest scores first).
+  critical; a calibration table by score decile (about equal-count groups, lowest scores first, tied
+  scores never split across two groups).
 
 :func:`backtest` honours "only snapshots taken before the outcome count": an account that churned on
 or before its snapshot's ``as_of`` is excluded, as is an account with no outcome.
@@ -170,24 +171,43 @@ class CalibrationRow:
 def calibration_table(
     scores: Sequence[float], churned: Sequence[bool], *, groups: int = 10
 ) -> list[CalibrationRow]:
-    """Churn by score decile: accounts sorted by score (then position) in ``groups`` equal-count groups."""
-    order = sorted(range(len(scores)), key=lambda i: (scores[i], i))
+    """Churn by score decile, lowest scores first; accounts with the same score always share a group.
+
+    Accounts are sorted by score and cut into ``groups`` equal-count groups, except that a run of tied
+    scores is never split: the whole run goes to the group holding the middle of the run. Groups are
+    therefore about equal in size, the table depends only on the (score, churned) pairs — never on the
+    order of the rows — and a group left empty by a long tie is skipped (its decile number is kept).
+
+    Example: scores [10, 20, 20, 20, 30, 40] in 2 groups → {10, 20, 20, 20} and {30, 40}: the tied run
+    spans positions 1–3, its middle (2.5) falls before the cut at 3.
+    """
+    n = len(scores)
+    order = sorted(range(n), key=scores.__getitem__)
+    members: list[list[int]] = [[] for _ in range(groups)]
+    start = 0
+    while start < n:
+        end = start
+        while end + 1 < n and scores[order[end + 1]] == scores[order[start]]:
+            end += 1
+        # the middle of the run (in doubled positions, to stay in integers) picks the group
+        group = min(groups - 1, (start + end + 1) * groups // (2 * n))
+        members[group].extend(order[start : end + 1])
+        start = end + 1
     rows = []
-    for g in range(groups):
-        members = order[len(order) * g // groups : len(order) * (g + 1) // groups]
-        if not members:
+    for g, member in enumerate(members):
+        if not member:
             continue
-        values = [scores[i] for i in members]
-        count = sum(1 for i in members if churned[i])
+        values = [scores[i] for i in member]
+        count = sum(1 for i in member if churned[i])
         rows.append(
             CalibrationRow(
                 g + 1,
-                len(members),
+                len(member),
                 min(values),
                 max(values),
                 sum(values) / len(values),
                 count,
-                count / len(members),
+                count / len(member),
             )
         )
     return rows

@@ -214,11 +214,15 @@ def _find_key(node: yaml.Node, key: str) -> yaml.Node | None:
 def _fingerprint(weights: WeightsFile, thresholds: ThresholdsFile) -> str:
     # A section that is absent and one that is empty are the same config: so is a config written before
     # the section existed, whose fingerprint stays what it was.
-    exclude = {"custom_signals"} if not thresholds.custom_signals else None
+    exclude: dict[str, Any] = {}
+    if not thresholds.custom_signals:
+        exclude["custom_signals"] = True
+    if not thresholds.missing_data.policy:
+        exclude["missing_data"] = {"policy": True}
     canonical = json.dumps(
         {
             "weights": weights.model_dump(mode="json"),
-            "thresholds": thresholds.model_dump(mode="json", exclude=exclude),
+            "thresholds": thresholds.model_dump(mode="json", exclude=exclude or None),
         },
         sort_keys=True,
         separators=(",", ":"),

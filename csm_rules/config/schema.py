@@ -439,12 +439,39 @@ class Cap(BaseModel):
         return self
 
 
+class MissingFill(BaseModel):
+    """A missing or stale signal counted as a sub-score: ``{fixed: 40}`` (chosen) or ``{learned: 31}``
+    (suggested by ``csm-rules backtest``); both score the same, the key records where the number came from."""
+
+    model_config = _STRICT
+    fixed: Score | None = None
+    learned: Score | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MissingFill:
+        if (self.fixed is None) == (self.learned is None):
+            raise ValueError("give exactly one of `fixed` or `learned` (a sub-score 0..100)")
+        return self
+
+    @property
+    def subscore(self) -> float:
+        """The sub-score a missing value counts as."""
+        return self.fixed if self.fixed is not None else float(self.learned or 0.0)
+
+
 class MissingData(BaseModel):
     """Policy for missing signals."""
 
     model_config = _STRICT
     min_coverage: Share = 0.5
     no_data_score: Score = 50.0
+    policy: dict[str, Literal["renormalise"] | MissingFill] = Field(default_factory=dict)
+    """Per signal: ``renormalise`` (the default: the signal drops out and the others are reweighted) or a
+    sub-score it counts as when missing or stale. Coverage always counts only the signals present."""
+
+    def fills(self) -> dict[str, float]:
+        """Signal → the sub-score a missing value counts as (signals that renormalise are absent)."""
+        return {s: p.subscore for s, p in self.policy.items() if isinstance(p, MissingFill)}
 
 
 class Rule(BaseModel):
@@ -660,6 +687,16 @@ class ThresholdsFile(BaseModel):
             fields[field] = signal
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _missing_policy_signals(self) -> ThresholdsFile:
+        ids = self.signal_ids()
+        unknown = [s for s in self.missing_data.policy if s not in ids]
+        if unknown:
+            raise ValueError(
+                "; ".join(f"missing_data.policy: unknown signal {s!r}{did_you_mean(s, ids)}" for s in unknown)
+            )
         return self
 
     @model_validator(mode="after")

@@ -44,6 +44,9 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
 
     present_weight = sum([weights[index] for index, _, _, _ in scored])
     coverage = present_weight / rules.total_weight[weight_set]
+    if rules.source.missing_data.policy and (missing or stale):
+        scored = _fill_missing(scored, missing, stale, rules)
+        present_weight = sum([weights[index] for index, _, _, _ in scored])
     if present_weight > 0:
         contributions = tuple(
             [
@@ -118,6 +121,24 @@ def score_health(snapshot: AccountSnapshot, rules: CompiledRules) -> tuple[Healt
         tuple(notes),
     )
     return health, facts
+
+
+def _fill_missing(
+    scored: list[tuple[int, str, dict[str, Any], float]],
+    missing: list[str],
+    stale: list[str],
+    rules: CompiledRules,
+) -> list[tuple[int, str, dict[str, Any], float]]:
+    """Missing-data policy: a missing or stale signal with a fixed (or learned) sub-score counts as that
+    sub-score (no input value seen); the others still drop out and the rest are renormalised. Coverage is
+    computed before this, from the signals actually present."""
+    fills = rules.source.missing_data.fills()
+    extra: list[tuple[int, str, dict[str, Any], float]] = [
+        (rules.signal_ids.index(signal), signal, {}, fills[signal])
+        for signal in (*missing, *stale)
+        if signal in fills
+    ]
+    return sorted([*scored, *extra], key=lambda item: item[0]) if extra else scored
 
 
 def signal_subscores(

@@ -45,6 +45,24 @@ Outcomes are drawn from the latent state, not from the signals, and from no scor
   is uniform within the year (early termination);
 - 2 % of accounts churn whatever their state (acquired, insolvent), which no signal can foresee.
 
+The realistic structure (``structure="realistic"``)
+===================================================
+What real customer-success data look like, for testing whether a config (or a fitted model) copes:
+
+- **segment-specific drivers:** enterprise churn follows technical health (TAM RAG, escalations) and the
+  champion, ``logit = -3.0 - 0.5·h_future - 1.1·technical + 1.0·[no champion] + 1.2·[champion leaves]``;
+  smb churn follows the usage slope and budget, ``-2.9 - 0.7·h_future - 9·slope + 1.1·max(stress, 0)
+  + 0.3·[no champion]``; mid_market keeps the additive formula;
+- **renewal-gated satisfaction:** NPS / CSAT read a latent ``sentiment`` = 0.5·h + N(0, 0.8), which
+  lowers the logit by 1.0·sentiment only when the renewal is within 120 days;
+- **missing not at random:** each signal is missing with its own rate (satisfaction 45 %, stakeholder
+  engagement 40 %, TAM 35 %, support and escalations 30 %, telemetry 20-25 %, payment 10 %, renewal 5 %)
+  × exp(-0.35·h), so unhealthy accounts show less; 15 % of accounts have **no product telemetry** at all
+  (no feature adoption, logins, usage trend or seat utilisation) and churn more (+0.7 on the logit);
+- **label noise:** 3 % of outcomes are flipped; multi-year contracts churn at 0.3× the rate, as above.
+
+The additive structure's accounts are unchanged by this option (its extra draws come last).
+
 What to expect (2,000 accounts): a churn rate near 17 % (smb about 20 %, mid_market 15 %, enterprise 12 %);
 latest history band about 25 % GREEN, 57 % AMBER, 18 % RED; a plain weighted average of the observed signals
 ranks churners with a ROC AUC of about 0.73-0.78 — informative, not perfect. The observable fields come from a
@@ -62,7 +80,10 @@ from typing import Any
 
 from csm_rules.domain.snapshot import payment_status_for_days
 
-__all__ = ["FEATURES", "INTEGRATIONS", "MODULES", "SEGMENTS", "generate_portfolio"]
+__all__ = ["FEATURES", "INTEGRATIONS", "MODULES", "SEGMENTS", "STRUCTURES", "generate_portfolio"]
+
+#: Churn structures :func:`generate_portfolio` can draw (see the module docstring).
+STRUCTURES: tuple[str, ...] = ("additive", "realistic")
 
 #: Segments, in the order their shares are dealt.
 SEGMENTS: tuple[str, ...] = ("enterprise", "mid_market", "smb")
@@ -89,6 +110,35 @@ INTEGRATIONS: tuple[str, ...] = (
 FEATURES: tuple[str, ...] = ("dashboards", "reports", "automations", "api", "alerts", "sso", "integrations")
 
 _HORIZON_DAYS = 365
+
+# the realistic structure (see the module docstring)
+_NO_TELEMETRY_SHARE = 0.15
+_TELEMETRY: frozenset[str] = frozenset(
+    ("feature_adoption", "login_frequency", "usage_trend", "seat_utilization")  # data
+)
+#: per-signal chance of being missing for an account of average health (scaled by exp(-0.35·h))
+_MISSING_RATE: dict[str, float] = dict(
+    zip(
+        (  # data
+            "feature_adoption",
+            "support",
+            "last_interaction",
+            "login_frequency",
+            "usage_trend",
+            "payment",
+            "stakeholder_engagement",
+            "satisfaction",
+            "renewal_proximity",
+            "seat_utilization",
+            "escalations",
+            "tam_health",
+        ),
+        (0.2, 0.3, 0.25, 0.2, 0.25, 0.1, 0.4, 0.45, 0.05, 0.2, 0.3, 0.35),
+        strict=True,
+    )
+)
+_SATISFACTION_WINDOW_DAYS = 120
+_LABEL_NOISE = 0.03
 
 
 @dataclass(frozen=True)
@@ -245,13 +295,16 @@ _TICKET_SUBJECTS: tuple[str, ...] = (
 
 
 def generate_portfolio(
-    n: int, *, seed: int, as_of: date, with_outcomes: bool = False
+    n: int, *, seed: int, as_of: date, with_outcomes: bool = False, structure: str = "additive"
 ) -> list[dict[str, Any]]:
     """``n`` realistic account snapshots (as dicts of AccountSnapshot fields) as of ``as_of``.
 
-    Deterministic for a given ``seed``. With ``with_outcomes`` each dict also holds ``churned`` (bool) and
-    ``churn_date`` (date or None) from the latent churn process in the module docstring; strip them before
-    building a snapshot (:class:`~csm_rules.sources.portfolio_files.FileSource` does). Account ids are
+    Deterministic for a given ``seed``. ``structure`` is ``"additive"`` (the default, described first in the
+    module docstring) or ``"realistic"`` (segment-specific drivers, renewal-gated satisfaction, missing data
+    not at random, no-telemetry accounts, label noise; see "The realistic structure"). With
+    ``with_outcomes`` each dict also holds ``churned`` (bool) and ``churn_date`` (date or None) from the
+    latent churn process in the module docstring; strip them before building a snapshot
+    (:class:`~csm_rules.sources.portfolio_files.FileSource` does). Account ids are
     ``acc-00001``, ``acc-00002``... in order; dates are :class:`datetime.date` objects.
 
     Example::
@@ -261,6 +314,8 @@ def generate_portfolio(
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {', '.join(STRUCTURES)}, got {structure!r}")
     rng = random.Random(seed)
     segments = _deck(rng, n, {name: profile.share for name, profile in _SEGMENT_PROFILES.items()})
     archetypes = _deck(rng, n, {name: spec[0] for name, spec in _ARCHETYPES.items()})
@@ -285,6 +340,7 @@ def generate_portfolio(
             quality=qualities[index],
             strained=finances[index] == "strained",
             as_of=as_of,
+            realistic=structure == "realistic",
         )
         record = account.record(with_override=index == override_index)
         if with_outcomes:
@@ -377,6 +433,7 @@ class _Account:
         quality: str,
         strained: bool,
         as_of: date,
+        realistic: bool = False,
     ) -> None:
         self.rng, self.account_id, self.name, self.as_of = rng, account_id, name, as_of
         self.segment, self.archetype, self.quality = segment, archetype, quality
@@ -401,6 +458,10 @@ class _Account:
         self.seats_used = round(self.utilisation * self.seats)
         multi_year = rng.random() < self.profile.multi_year_share
         self.days_to_renewal = rng.randint(366, 900) if multi_year else rng.randint(1, _HORIZON_DAYS)
+        self.realistic = realistic
+        if realistic:  # drawn last, so the additive structure's draws are untouched
+            self.sentiment = 0.5 * self.health + rng.gauss(0, 0.8)
+            self.no_telemetry = rng.random() < _NO_TELEMETRY_SHARE
 
     def noisy(self, latent: float, sd: float) -> float:
         return latent + self.rng.gauss(0, sd)
@@ -515,7 +576,7 @@ class _Account:
         signals["stakeholder_engagement"] = {"stakeholder_engagement": level}
 
         satisfaction: dict[str, Any] = {}
-        happy = self.noisy(health, 0.8)
+        happy = self.noisy(self.sentiment, 0.5) if self.realistic else self.noisy(health, 0.8)
         if rng.random() < 0.75:
             satisfaction["nps_score"] = float(round(_clamp(7.0 + 1.6 * happy + rng.gauss(0, 1.0), 0, 10)))
         if not satisfaction or rng.random() < 0.5:
@@ -569,6 +630,15 @@ class _Account:
     def _present(self, signals: list[str]) -> list[str]:
         """Which signals this record shows, by its data-quality profile (in a fixed order)."""
         rng = self.rng
+        if self.realistic:
+            # missing not at random: the less healthy the account, the more of its data is missing
+            scale = math.exp(-0.35 * self.health)
+            return [
+                s
+                for s in signals
+                if not (self.no_telemetry and s in _TELEMETRY)
+                and rng.random() >= min(0.9, _MISSING_RATE.get(s, 0.0) * scale)
+            ]
         if self.quality == "sparse":
             keep = rng.sample(signals, rng.randint(3, 5))
             return [s for s in signals if s in keep]
@@ -628,18 +698,39 @@ class _Account:
         """Churn within a year of ``as_of``, from the latent state (see the module docstring)."""
         future = self.health + 6 * self.slope + rng.gauss(0, 0.6)
         champion_leaves = self.champion and rng.random() < 0.12
-        logit = (
-            self.profile.churn_base
-            - 1.5 * future
-            + 0.55 * max(self.budget_stress, 0.0)
-            + 0.7 * (not self.champion)
-            + 0.9 * champion_leaves
-        )
+        if self.realistic:
+            logit = self._realistic_logit(future, champion_leaves)
+        else:
+            logit = (
+                self.profile.churn_base
+                - 1.5 * future
+                + 0.55 * max(self.budget_stress, 0.0)
+                + 0.7 * (not self.champion)
+                + 0.9 * champion_leaves
+            )
         at_renewal = self.days_to_renewal <= _HORIZON_DAYS
         chance = _logistic(logit) if at_renewal else 0.3 * _logistic(logit)
         exogenous = rng.random() < 0.02
-        if not (exogenous or rng.random() < chance):
+        churned = exogenous or rng.random() < chance
+        if self.realistic and rng.random() < _LABEL_NOISE:
+            churned = not churned  # mislabelled in the CRM: a win-back, a merger booked as churn…
+        if not churned:
             return False, None
         if at_renewal:
             return True, self.as_of + timedelta(days=self.days_to_renewal)
         return True, self.as_of + timedelta(days=rng.randint(30, _HORIZON_DAYS))
+
+    def _realistic_logit(self, future: float, champion_leaves: bool) -> float:
+        """The realistic structure's churn logit: each segment has its own drivers (module docstring)."""
+        stress = max(self.budget_stress, 0.0)
+        if self.segment == "enterprise":
+            logit = (
+                -3.0 - 0.5 * future - 1.1 * self.technical + 1.0 * (not self.champion) + 1.2 * champion_leaves
+            )
+        elif self.segment == "smb":
+            logit = -2.9 - 0.7 * future - 9.0 * self.slope + 1.1 * stress + 0.3 * (not self.champion)
+        else:
+            logit = -3.2 - 1.5 * future + 0.55 * stress + 0.7 * (not self.champion) + 0.9 * champion_leaves
+        if self.days_to_renewal <= _SATISFACTION_WINDOW_DAYS:
+            logit -= 1.0 * self.sentiment  # satisfaction decides the renewal talk, and only then
+        return logit + 0.7 * self.no_telemetry

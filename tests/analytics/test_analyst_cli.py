@@ -114,7 +114,11 @@ def test_backtest_auc_matches_an_independent_computation(
 ) -> None:
     out = tmp_path / "suggested.yaml"
     data = json.loads(
-        _json(["backtest", "--format", "json", "--suggest-weights", str(out)], capsys, monkeypatch)
+        _json(
+            ["backtest", "--format", "json", "--suggest-weights", str(out), "--force-suggestion"],
+            capsys,
+            monkeypatch,
+        )
     )
     assert {"auc", "top_decile_lift", "churn_rate_by_band"} <= data.keys()
     result, outcomes = FileSource(sample_outcomes_path()).read_with_outcomes()
@@ -141,9 +145,8 @@ def test_backtest_auc_matches_an_independent_computation(
     assert data["auc"] == pytest.approx(roc_auc(risks, churned), abs=1e-12)
     assert data["accounts"] == len(risks) and data["top_decile_lift"] > 1
     suggestion = data["suggestion"]
-    assert suggestion["test_accounts"] > 0 and suggestion["auc_after"] is not None
-    text = out.read_text(encoding="utf-8")
-    assert text.startswith("# weights.yaml suggested by")
+    assert suggestion["accounts"] == data["accounts"] and suggestion["auc_after"] is not None
+    assert out.read_text(encoding="utf-8").startswith("# weights.yaml — how much each health signal counts")
     suggested = load_config(weights=out)  # loads as a weights.yaml
     assert sum(suggested.weights.weights.values()) > 0
     assert run_cli(["backtest"], monkeypatch) == 0
