@@ -1,14 +1,19 @@
-"""How an agent runtime wires csm-rules into its multi-agent system.
+"""How an agent runtime wires csm-rules into its multi-agent system — with the host's real systems.
 
-The host keeps its accounts in Notion (the TAM agent writes ``Health Status`` there), has its own
-event bus, Gmail and chat clients, and a Sales Agent that takes ``dispatch_*`` tasks. This example
-plugs each of them into the CSM's protocols and runs the main job once or on the CSMScheduler:
+The host keeps its accounts in Notion (the TAM agent writes ``Health Status`` there), its event bus is
+Redis Streams (``t:{tenant}:events:{stream}``), its chat is Google Chat (threaded webhook messages) and
+its mail is Gmail — drafts only. This example plugs each into the CSM's protocols with the clients that
+ship in csm-rules, and runs the main job once or on the CSMScheduler:
 
-    NOTION_TOKEN=… CSM_NOTION_ACCOUNTS_DB=… CSM_NOTION_QBR_DB=… python examples/host_agent.py --once
-    NOTION_TOKEN=… CSM_NOTION_ACCOUNTS_DB=… python examples/host_agent.py          # daily schedule
+    NOTION_TOKEN=… CSM_NOTION_ACCOUNTS_DB=… CSM_NOTION_QBR_DB=… \
+    CSM_REDIS_URL=redis://127.0.0.1:6379/0 CSM_TENANT_ID=acme \
+    CSM_GOOGLE_CHAT_WEBHOOK=https://chat.googleapis.com/v1/spaces/…/messages?key=…&token=… \
+    GOOGLE_APPLICATION_CREDENTIALS=gmail-compose.json  python examples/host_agent.py --once
 
-Set ANTHROPIC_API_KEY to have Claude write the texts (the templates remain the fallback). The Gmail
-side only ever creates drafts: there is no send anywhere in csm-rules.
+Each channel is optional: one whose variable is unset is reported as skipped. Set ANTHROPIC_API_KEY to
+have Claude write the texts (the templates remain the fallback). A same-day re-run re-sends nothing:
+the alert log and the completed-QBR store live in ``--state`` (swap in the state store when you run
+several workers), and QBR pages are found again by their idempotency key.
 """
 
 from __future__ import annotations
@@ -19,50 +24,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from csm_rules import load_config
 from csm_rules.jobs.scan import ScanReport, scan
 from csm_rules.jobs.scheduler import CSMScheduler
+from csm_rules.local.alert_log import JsonlAlertLog
 from csm_rules.local.qbr_store import JsonlCompletedQBRStore
-from csm_rules.local.sinks import draft_to_email
 from csm_rules.narration import Narrator, TemplateNarrator
 from csm_rules.notion import NotionCSMAdapter, RateLimiter
-from csm_rules.outputs.channels import ChatMessage, DraftEmail, PublishedEvent, Sinks
+from csm_rules.outputs.channels import Sinks
 from csm_rules.outputs.expansion_tasks import ExpansionTask
-
-
-@dataclass
-class HostEventBus:
-    """Stands in for the host's event bus client: ``publish(stream, data)`` onto named streams."""
-
-    streams: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def publish(self, event: PublishedEvent) -> None:
-        """The EventSink protocol: forward to the bus."""
-        self.streams.setdefault(event.stream, []).append(event.data)
-
-
-@dataclass
-class GmailDrafts:
-    """Stands in for the host's Gmail wrapper, which calls ``users.drafts.create`` — drafts only."""
-
-    drafts: list[bytes] = field(default_factory=list)
-
-    def create_draft(self, draft: DraftEmail) -> None:
-        """The DraftSink protocol: a raw RFC 5322 message, as the Gmail API takes it."""
-        self.drafts.append(draft_to_email(draft, from_address="csm-agent@example.com").as_bytes())
-
-
-@dataclass
-class ChatClient:
-    """Stands in for the host's chat client (Slack, Teams…)."""
-
-    posts: list[ChatMessage] = field(default_factory=list)
-
-    def post(self, message: ChatMessage) -> None:
-        """The ChatSink protocol."""
-        self.posts.append(message)
+from csm_rules.sinks.gmail import COMPOSE_SCOPE, GmailDraftSink
+from csm_rules.sinks.google_chat import GoogleChatSink
+from csm_rules.sinks.redis_streams import RedisStreamEventSink
 
 
 @dataclass
@@ -72,7 +47,7 @@ class SalesAgentQueue:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
 
-    def dispatch(self, task: ExpansionTask) -> str:
+    def dispatch(self, task: ExpansionTask) -> Literal["dispatched", "duplicate"]:
         """The ExpansionDispatcher protocol: ``dispatched`` once per idempotency key, then ``duplicate``."""
         if task.idempotency_key in self.seen:
             return "duplicate"
@@ -87,16 +62,17 @@ class CSMAgent:
 
     adapter: NotionCSMAdapter
     narrator: Narrator
-    events: HostEventBus
-    gmail: GmailDrafts
-    chat: ChatClient
+    events: RedisStreamEventSink | None
+    gmail: GmailDraftSink | None
+    chat: GoogleChatSink | None
     sales: SalesAgentQueue
     state_dir: Path
 
     def run(
         self, as_of: date, *, steps: Sequence[str] = ("health", "alerts", "expansions", "qbrs")
     ) -> ScanReport:
-        """One pass of the main job: Notion in, Notion + the host's channels out."""
+        """One pass of the main job: Notion in; Notion, Redis Streams, Gmail drafts and Google Chat out."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
         return scan(
             self.adapter,
             as_of=as_of,
@@ -104,14 +80,19 @@ class CSMAgent:
             narrator=self.narrator,
             sinks=Sinks(health=self.adapter, events=self.events, drafts=self.gmail, chat=self.chat),
             dispatcher=self.sales,
-            qbr_writer=self.adapter,
+            qbr_writer=self.adapter,  # QBR pages in Notion, found again by key: never duplicated
+            alert_log=JsonlAlertLog(self.state_dir / "alert_log.jsonl"),  # cooldown across runs
             qbr_store=JsonlCompletedQBRStore(self.state_dir / "completed_qbrs.jsonl"),
             steps=set(steps),
         )
 
     def close(self) -> None:
-        """Close the Notion client."""
+        """Close the Notion, Redis and Chat clients."""
         self.adapter.close()
+        if self.events is not None:
+            self.events.close()
+        if self.chat is not None:
+            self.chat.close()
 
     def scheduler(self, *, timezone: str = "UTC") -> CSMScheduler:
         """The daily health scan, the daily QBR check and the quarterly QBR run."""
@@ -123,19 +104,40 @@ class CSMAgent:
 
 
 def build_agent(
-    environ: Mapping[str, str] | None = None, *, state_dir: Path, limiter: RateLimiter | None = None
+    environ: Mapping[str, str] | None = None,
+    *,
+    state_dir: Path,
+    limiter: RateLimiter | None = None,
+    gmail_credentials: Any = None,
+    gmail_http: Any = None,
 ) -> CSMAgent:
-    """Wire the agent from the environment (NOTION_TOKEN, CSM_NOTION_ACCOUNTS_DB, CSM_NOTION_QBR_DB)."""
-    adapter = NotionCSMAdapter.from_env(environ, limiter=limiter)
-    narrator: Narrator = TemplateNarrator()
+    """Wire the agent from the environment; see the module docstring for the variables.
+
+    ``gmail_credentials`` are the host's Google credentials (default: Application Default Credentials
+    when GOOGLE_APPLICATION_CREDENTIALS is set); ``gmail_http`` replaces the HTTP transport (tests).
+    """
     env = environ if environ is not None else {}
+    adapter = NotionCSMAdapter.from_env(env, limiter=limiter)
+    narrator: Narrator = TemplateNarrator()
     if env.get("ANTHROPIC_API_KEY"):
         from csm_rules.narration import ClaudeNarrator
 
         narrator = ClaudeNarrator(fallback=TemplateNarrator())
-    return CSMAgent(
-        adapter, narrator, HostEventBus(), GmailDrafts(), ChatClient(), SalesAgentQueue(), state_dir
-    )
+    events = None
+    if env.get("CSM_REDIS_URL"):
+        events = RedisStreamEventSink.from_url(
+            env["CSM_REDIS_URL"], tenant_id=env.get("CSM_TENANT_ID", "default"), maxlen=100_000
+        )
+    chat = GoogleChatSink(env["CSM_GOOGLE_CHAT_WEBHOOK"]) if env.get("CSM_GOOGLE_CHAT_WEBHOOK") else None
+    gmail = None
+    if gmail_http is not None or gmail_credentials is not None:
+        gmail = GmailDraftSink.from_credentials(gmail_credentials, http=gmail_http)
+    elif env.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        import google.auth
+
+        credentials, _ = google.auth.default(scopes=[COMPOSE_SCOPE])
+        gmail = GmailDraftSink.from_credentials(credentials)
+    return CSMAgent(adapter, narrator, events, gmail, chat, SalesAgentQueue(), state_dir)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

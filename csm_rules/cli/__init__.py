@@ -19,6 +19,7 @@ from csm_rules.cli import (
     backtest_cmd,
     diff_cmd,
     explain_cmd,
+    notion_cmd,
     qbr_cmd,
     report_cmd,
     scan_cmd,
@@ -41,6 +42,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     qbr_cmd,
     validate_cmd,
     schema_cmd,
+    notion_cmd,
 )
 
 

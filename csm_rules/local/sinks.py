@@ -29,8 +29,6 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
 from os import PathLike
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from csm_rules.local.jsonl import AtomicFiles, JsonlFile
 from csm_rules.local.layout import OutputLayout
 from csm_rules.local.qbr_store import JsonlCompletedQBRStore
 from csm_rules.outputs.channels import ChatMessage, DraftEmail, HealthUpdate, PublishedEvent, Sinks
+from csm_rules.outputs.email import DEFAULT_FROM_ADDRESS, draft_to_email
 from csm_rules.outputs.qbr import QBRDocument
 from csm_rules.state.actions import current_action_key
 
@@ -55,9 +54,6 @@ __all__ = [
     "OutputNotWritableError",
     "draft_to_email",
 ]
-
-#: The From of local drafts (a draft's real sender is whoever reviews and sends it from their mailbox).
-DEFAULT_FROM_ADDRESS = "csm-agent@localhost"
 
 
 class OutputNotWritableError(CsmRulesError, OSError):
@@ -94,8 +90,12 @@ class JsonlEventSink:
         return f"JsonlEventSink({str(self.path)!r})"
 
     def publish(self, event: PublishedEvent) -> None:
-        """Append the event as one JSON line (once per action key, when a scan performs one)."""
-        self._file.append(event.model_dump(mode="json"), key=current_action_key())
+        """Append the event as one JSON line (once per action key, when a scan performs one; with the
+        event's own ``idempotency_key`` when it has one)."""
+        record = event.model_dump(
+            mode="json", exclude={"idempotency_key"} if event.idempotency_key is None else None
+        )
+        self._file.append(record, key=current_action_key())
 
     def sync(self) -> int:
         """Make the lines appended so far durable; fsyncs made."""
@@ -119,23 +119,6 @@ class JsonlChatSink:
     def sync(self) -> int:
         """Make the lines appended so far durable; fsyncs made."""
         return self._file.sync()
-
-
-def draft_to_email(draft: DraftEmail, *, from_address: str = DEFAULT_FROM_ADDRESS) -> EmailMessage:
-    """The draft as an RFC 5322 message: multipart/alternative (text, HTML) with ``X-CSM-Draft: true``."""
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = from_address
-    message["To"] = ", ".join(draft.to)
-    message["Subject"] = draft.subject
-    message["X-CSM-Draft"] = "true"
-    message["X-CSM-Account-Id"] = draft.account_id
-    message["X-CSM-Thread-Key"] = draft.thread_key
-    message.set_content(draft.text_body)
-    message.add_alternative(draft.html_body, subtype="html")
-    # A boundary derived from the content (not random) makes the same draft the same bytes.
-    digest = hashlib.sha256(draft.model_dump_json().encode()).hexdigest()[:24]
-    message.set_boundary(f"==csm-draft-{digest}==")
-    return message
 
 
 class EmlDraftSink:

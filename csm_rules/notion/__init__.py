@@ -10,6 +10,7 @@ Example::
     adapter = NotionCSMAdapter.from_env()          # NOTION_TOKEN, CSM_NOTION_ACCOUNTS_DB, CSM_NOTION_QBR_DB
     read = adapter.read_accounts(date(2026, 11, 24))
     adapter.write_health(update)                   # a csm_rules.outputs.channels.HealthUpdate
+    adapter.write_health_many(updates)             # the same, 4 requests in flight
     adapter.create_qbr(document)                   # any NotionQBRDocument, e.g. csm_rules.QBRDocument
 """
 
@@ -24,8 +25,10 @@ except ImportError as exc:
 
 from csm_rules.notion.adapter import (
     ENV_VARS,
+    LAST_SCAN_POLICIES,
     AccountNotFoundError,
     AccountsRead,
+    LastScanPolicy,
     NotionCSMAdapter,
     build_notion_client,
 )
@@ -35,8 +38,10 @@ from csm_rules.notion.throttle import NotionRequestError, RateLimiter, RetryPoli
 
 __all__ = [
     "ENV_VARS",
+    "LAST_SCAN_POLICIES",
     "AccountNotFoundError",
     "AccountsRead",
+    "LastScanPolicy",
     "NotionCSMAdapter",
     "NotionMapping",
     "NotionQBRDocument",

@@ -1,28 +1,58 @@
 """``NotionCSMAdapter``: read account snapshots from Notion, write health fields back, create QBR pages.
 
 Notion-Version 2025-09-03: a database holds data sources; rows are read with ``data_sources.query``.
-Every call goes through one :class:`~csm_rules.notion.throttle.RetryPolicy` and every HTTP request
-takes a token from one :class:`~csm_rules.notion.throttle.RateLimiter`.
+Every call goes through one :class:`~csm_rules.notion.throttle.RetryPolicy` and one
+:class:`~csm_rules.breaker.CircuitBreaker`, and every HTTP request takes a token from one
+:class:`~csm_rules.notion.throttle.RateLimiter`.
+
+Schema-aware: the accounts data source's schema is read once per adapter (one adapter per run); a mapped
+output property the database lacks, or has with another type, is reported once (``schema_problems``)
+and left out, and the other outputs are still written.
+
+Bounded failure: once a call has failed for good, the next calls get a single attempt each (no backoff
+rounds), and after ``breaker.threshold`` consecutive failures every call raises
+:class:`~csm_rules.errors.CircuitOpenError` at once, so a scan with Notion down still ends in seconds.
+
+Pipelined: :meth:`NotionCSMAdapter.write_health_many` and :meth:`NotionCSMAdapter.write_qbr_many` keep
+up to ``workers`` requests in flight, so the rate limit, not the round-trip latency, bounds throughput.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import httpx
 import notion_client
 from notion_client.client import ClientOptions
 
+from csm_rules.breaker import CircuitBreaker
 from csm_rules.domain.snapshot import AccountSnapshot
-from csm_rules.errors import AccountNotFoundError, ConfigError, SnapshotError, SourceError
+from csm_rules.errors import (
+    AccountNotFoundError,
+    CircuitOpenError,
+    ConfigError,
+    SnapshotError,
+    SourceError,
+    UnconfirmedWrite,
+)
 from csm_rules.notion.blocks import qbr_blocks
-from csm_rules.notion.mapping import TARGET_KINDS, FieldMapping, NotionMapping, load_mapping, target_kind
+from csm_rules.notion.mapping import (
+    TARGET_KINDS,
+    FieldMapping,
+    NotionMapping,
+    OutputMapping,
+    load_mapping,
+    target_kind,
+)
 from csm_rules.notion.properties import (
     Parsed,
     Person,
@@ -33,13 +63,21 @@ from csm_rules.notion.properties import (
     encode_option,
     parse_property,
 )
-from csm_rules.notion.qbr import NotionQBRDocument, QBRPage, QBRPublisher
-from csm_rules.notion.throttle import NotionRequestError, RateLimiter, RetryPolicy
+from csm_rules.notion.qbr import NotionQBRDocument, QBRIndex, QBRPage, QBRPublisher
+from csm_rules.notion.throttle import RETRY_STATUSES, NotionRequestError, RateLimiter, RetryPolicy
 from csm_rules.outputs.channels import HealthUpdate
 from csm_rules.outputs.qbr import QBRDocument
 from csm_rules.sources.protocol import SourceProblem, SourceResult
 
-__all__ = ["ENV_VARS", "AccountNotFoundError", "AccountsRead", "NotionCSMAdapter", "build_notion_client"]
+__all__ = [
+    "ENV_VARS",
+    "LAST_SCAN_POLICIES",
+    "AccountNotFoundError",
+    "AccountsRead",
+    "LastScanPolicy",
+    "NotionCSMAdapter",
+    "build_notion_client",
+]
 
 _log = logging.getLogger("csm_rules.notion")
 
@@ -50,7 +88,22 @@ ENV_VARS: dict[str, str] = {
     "CSM_NOTION_QBR_DB": "id of the QBR database (needed for create_qbr)",
     "CSM_NOTION_MAPPING": "path of a property mapping YAML (default: the one shipped)",
     "CSM_NOTION_BASE_URL": "API root, e.g. a FakeNotionServer's base_url (default: https://api.notion.com)",
+    "CSM_NOTION_LAST_SCAN": "when CSM Last Scan is stamped: weekly (default), on_change or every_scan",
 }
+
+
+LastScanPolicy = Literal["every_scan", "on_change", "weekly"]
+"""When "CSM Last Scan" is stamped: on every scan; only when another output changed; or when another
+output changed or the stamp is a week old (``weekly``, the default: a heartbeat that costs one write per
+unchanged account per week instead of one per day)."""
+
+#: The accepted values of :data:`LastScanPolicy`.
+LAST_SCAN_POLICIES: tuple[str, ...] = get_args(LastScanPolicy)
+
+_HEARTBEAT_DAYS = 7
+
+#: Statuses that say the service, not the request, is in trouble: they count towards the breaker.
+_SERVICE_STATUSES = RETRY_STATUSES | {401, 429}
 
 
 @dataclass(frozen=True)
@@ -61,6 +114,12 @@ class AccountsRead:
     problems: list[SourceProblem]
     pages: int = 0
     inactive: int = 0
+
+    @property
+    def accounts(self) -> int:
+        """Account pages read: the snapshots plus each page that could not become one (counted once)."""
+        unreadable = {p.location for p in self.problems if p.scope == "account"}
+        return len(self.snapshots) + len(unreadable)
 
 
 @dataclass
@@ -95,7 +154,11 @@ class NotionCSMAdapter:
     It is a :class:`~csm_rules.PortfolioSource` (``read``) and a
     :class:`~csm_rules.HealthSink` (``write_health``). ``client`` is a notion-client 3.x
     ``Client``; build it with :func:`build_notion_client` (or pass one with notion-client's own
-    retries on: they then run inside ours, still throttled). Not safe to share between threads.
+    retries on: they then run inside ours, still throttled). Make one adapter per run: the schema
+    is read once and the breaker, once open, stays open. ``workers`` is how many requests the
+    ``*_many`` methods keep in flight; ``last_scan`` is the :data:`LastScanPolicy`;
+    ``confirm_window`` is how long (seconds) a QBR page whose create timed out is looked for
+    before it is created again (Notion may take up to 60 s to answer).
 
     Example::
 
@@ -113,19 +176,39 @@ class NotionCSMAdapter:
         qbr_database_id: str | None = None,
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        workers: int = 4,
+        last_scan: LastScanPolicy = "weekly",
+        confirm_window: float = 60.0,
         today: Callable[[], date] = date.today,
     ) -> None:
+        if last_scan not in LAST_SCAN_POLICIES:
+            raise ConfigError(f"last_scan must be one of {list(LAST_SCAN_POLICIES)}, not {last_scan!r}")
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self._client = client
         self.mapping = mapping if mapping is not None else load_mapping()
         self.accounts_database_id = accounts_database_id
         self.qbr_database_id = qbr_database_id
         self.limiter = limiter if limiter is not None else RateLimiter()
         self.retry = retry if retry is not None else RetryPolicy()
+        self.breaker = breaker if breaker is not None else CircuitBreaker("notion")
+        self.workers = workers
+        self.last_scan: LastScanPolicy = last_scan
+        self.confirm_window = confirm_window
         self._today = today
         self._data_sources: dict[str, str] = {}
         self._pages: dict[str, _AccountPage] = {}
         self._hooked: object | None = None
+        self._hook_lock = threading.Lock()
+        self._schema_lock = threading.Lock()
         self._owns_client = False
+        self._degraded = False
+        self._schema: dict[str, Any] | None = None
+        self._writable: list[tuple[str, OutputMapping]] | None = None
+        self._qbr_index: QBRIndex | None = None
+        #: Mapped properties the databases lack or type differently, found when the schema was read.
+        self.schema_problems: list[SourceProblem] = []
 
     @classmethod
     def from_env(
@@ -134,6 +217,7 @@ class NotionCSMAdapter:
         *,
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
         timeout: float = 30.0,
     ) -> NotionCSMAdapter:
         """Build from environment variables (see :data:`ENV_VARS`); raises ConfigError when one is missing."""
@@ -152,6 +236,8 @@ class NotionCSMAdapter:
             qbr_database_id=env.get("CSM_NOTION_QBR_DB") or None,
             limiter=limiter,
             retry=retry,
+            breaker=breaker,
+            last_scan=_last_scan(env.get("CSM_NOTION_LAST_SCAN") or "weekly"),
         )
         adapter._owns_client = True
         return adapter
@@ -190,19 +276,15 @@ class NotionCSMAdapter:
 
         A page whose values cannot be converted, or that fails snapshot validation, becomes one
         :class:`SourceProblem` per offending property (name and value) and the rest goes on. A mapped
-        property that is missing from the database, or has another type, is reported once. Raises
-        :class:`SourceError` only when the database itself cannot be read.
+        property (read or written) that is missing from the database, or has another type, is reported
+        once (``scope="source"``). Raises :class:`SourceError` only when the database itself cannot be read.
         """
         accounts = self.mapping.accounts
         try:
             data_source_id = self._data_source_id(self.accounts_database_id, accounts.data_source)
-            schema = self._request(
-                "data_sources.retrieve",
-                self._client.data_sources.retrieve,
-                data_source_id=data_source_id,
-                idempotent=True,
-            ).get("properties", {})
+            schema = self._accounts_schema()
             problems, unusable = _schema_problems(schema, accounts.fields, data_source_id)
+            problems.extend(self.schema_problems)
             snapshots: list[AccountSnapshot] = []
             pages = inactive = 0
             seen: dict[str, str] = {}
@@ -232,7 +314,7 @@ class NotionCSMAdapter:
                     seen[snapshot.account_id] = page["id"]
                     snapshots.append(snapshot)
                     self._pages[snapshot.account_id] = _AccountPage(page["id"], self._outputs(properties))
-        except NotionRequestError as exc:
+        except (NotionRequestError, CircuitOpenError) as exc:
             raise SourceError(f"cannot read the Notion accounts database: {exc}") from exc
         _log.info("Notion: %d snapshots, %d problems, %d inactive", len(snapshots), len(problems), inactive)
         return AccountsRead(snapshots=snapshots, problems=problems, pages=pages, inactive=inactive)
@@ -329,30 +411,38 @@ class NotionCSMAdapter:
         """:class:`~csm_rules.HealthSink`: set the account page's health properties that changed.
 
         The page and its current values come from the last :meth:`read_accounts`, else from a query by
-        account id. Nothing is sent when every value is already there. The score is written rounded to
-        one decimal (as it is shown). Raises :class:`NotionRequestError` or :class:`AccountNotFoundError`.
+        account id. Only the mapped outputs the database has with the right type are written (see
+        ``schema_problems``); nothing is sent when every value is already there, and "CSM Last Scan"
+        follows the ``last_scan`` policy. The score is written rounded to one decimal (as it is shown).
+        Raises :class:`NotionRequestError`,
+        :class:`AccountNotFoundError` or :class:`~csm_rules.errors.CircuitOpenError`.
         """
+        self.breaker.check()
+        outputs = self._writable_outputs()
         page = self._pages.get(update.account_id) or self._find_account(update.account_id)
-        outputs = self.mapping.accounts.outputs
-        wanted: dict[str, Parsed] = {
-            "health_score": round(update.health_score, 1),
-            "rag_status": outputs.rag_status.values.get(update.rag_status.value, update.rag_status.value),
-            "churn_risk_level": outputs.churn_risk_level.values.get(
-                update.churn_risk_level.value, update.churn_risk_level.value
-            ),
-            "scan_date": update.scan_date,
-        }
+        wanted: dict[str, Parsed] = {}
+        for name, spec in outputs:
+            if name == "health_score":
+                wanted[name] = round(update.health_score, 1)
+            elif name == "scan_date":
+                wanted[name] = update.scan_date
+            else:
+                level = update.rag_status.value if name == "rag_status" else update.churn_risk_level.value
+                wanted[name] = spec.values.get(level, level)
         changed: dict[str, Any] = {}
-        for name, spec in outputs.items():
+        stamp: tuple[OutputMapping, date] | None = None
+        for name, spec in outputs:
             value = wanted[name]
             if _same(page.outputs.get(name), value):
                 continue
             if isinstance(value, date):
-                changed[spec.property] = encode_date(value)
+                stamp = (spec, value)  # the scan date: sent per the last_scan policy, below
             elif isinstance(value, float):
                 changed[spec.property] = encode_number(value)
             else:
                 changed[spec.property] = encode_option(spec.type, str(value))
+        if stamp is not None and (changed or self._stamp_due(page.outputs.get("scan_date"), stamp[1])):
+            changed[stamp[0].property] = encode_date(stamp[1])
         if not changed:
             _log.debug("Notion: health of %s unchanged; no write", update.account_id)
             return
@@ -363,7 +453,69 @@ class NotionCSMAdapter:
             properties=changed,
             idempotent=True,
         )
+        if stamp is not None and stamp[0].property not in changed:
+            wanted.pop("scan_date")  # not sent: Notion still holds the older stamp
         page.outputs.update(wanted)
+
+    def _stamp_due(self, current: Any, scan_date: date) -> bool:
+        """Whether "CSM Last Scan" is written alone, nothing else having changed (the policy)."""
+        if self.last_scan == "every_scan":
+            return True
+        if self.last_scan == "on_change":
+            return False
+        return not isinstance(current, date) or (scan_date - current).days >= _HEARTBEAT_DAYS
+
+    def write_health_many(self, updates: Sequence[HealthUpdate]) -> list[Exception | None]:
+        """:meth:`write_health` for each update with up to ``workers`` requests in flight.
+
+        Returns, in order, per update: None when it is written (or unchanged), or the exception (one
+        failing never stops the others; once the breaker opens the rest fail fast with
+        :class:`~csm_rules.errors.CircuitOpenError`).
+        """
+        return self._many(self.write_health, updates)
+
+    def _many(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        def guarded(item: Any) -> Any:
+            try:
+                return fn(item)
+            except Exception as exc:  # reported per item, like a sink failure
+                return exc
+
+        if not items:
+            return []
+        # The schema and data source ids are read once, before the workers start.
+        first = guarded(items[0])
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="csm-notion") as pool:
+            rest = list(pool.map(guarded, items[1:]))
+        return [first, *rest]
+
+    def _writable_outputs(self) -> list[tuple[str, OutputMapping]]:
+        """The mapped outputs the accounts data source has with the right type (schema read once)."""
+        if self._writable is None:
+            self._accounts_schema()
+        assert self._writable is not None  # set by _accounts_schema
+        return self._writable
+
+    def _accounts_schema(self) -> dict[str, Any]:
+        """The accounts data source's properties, read once; reports unusable outputs once."""
+        with self._schema_lock:
+            if self._schema is None:
+                data_source_id = self._data_source_id(
+                    self.accounts_database_id, self.mapping.accounts.data_source
+                )
+                schema: dict[str, Any] = self._request(
+                    "data_sources.retrieve",
+                    self._client.data_sources.retrieve,
+                    data_source_id=data_source_id,
+                    idempotent=True,
+                ).get("properties", {})
+                writable, problems = _output_problems(schema, self.mapping, data_source_id)
+                for problem in problems:
+                    _log.warning("Notion: %s %s", problem.field, problem.message)
+                self.schema_problems = problems
+                self._writable = writable
+                self._schema = schema
+            return self._schema
 
     def _find_account(self, account_id: str) -> _AccountPage:
         key = self.mapping.accounts.key
@@ -375,11 +527,72 @@ class NotionCSMAdapter:
                 return found
         raise AccountNotFoundError(account_id)
 
+    # -- setup -----------------------------------------------------------------------------------
+
+    def setup_outputs(self, *, apply: bool) -> list[str]:
+        """Add the mapped output properties the accounts database lacks (``csm-rules notion setup``).
+
+        Returns one line per output: added (or, without ``apply``, would be added), already there, or
+        present with another type (never changed: the host owns its schema). Select options are created
+        from the mapping's ``values``. A status property cannot be created through the API: reported.
+        """
+        data_source_id = self._data_source_id(self.accounts_database_id, self.mapping.accounts.data_source)
+        schema = self._request(
+            "data_sources.retrieve",
+            self._client.data_sources.retrieve,
+            data_source_id=data_source_id,
+            idempotent=True,
+        ).get("properties", {})
+        lines: list[str] = []
+        missing: dict[str, Any] = {}
+        for name, spec in self.mapping.accounts.outputs.items():
+            actual = schema.get(spec.property, {}).get("type")
+            if actual == spec.type:
+                lines.append(f"{spec.property!r} ({spec.type}, {name}): already there")
+            elif actual is not None:
+                lines.append(
+                    f"{spec.property!r} ({name}): the database has it as {actual}, the mapping wants "
+                    f"{spec.type}; left as it is (change the mapping or the property)"
+                )
+            elif spec.type == "status":
+                lines.append(f"{spec.property!r} ({name}): a status property cannot be added by the API")
+            else:
+                config: dict[str, Any] = {}
+                if spec.type in ("select", "multi_select"):
+                    config = {"options": [{"name": option} for option in spec.values.values()]}
+                missing[spec.property] = {spec.type: config}
+                verb = "added" if apply else "would add"
+                lines.append(f"{spec.property!r} ({spec.type}, {name}): {verb}")
+        if missing and apply:
+            self._request(
+                "data_sources.update",
+                self._client.data_sources.update,
+                data_source_id=data_source_id,
+                properties=missing,
+                idempotent=True,
+            )
+            with self._schema_lock:
+                self._schema = self._writable = None  # read again on next use
+        return lines
+
     # -- QBR pages -------------------------------------------------------------------------------
 
     def write_qbr(self, document: QBRDocument) -> QBRPage:
         """The scan's QBR writer protocol: :meth:`create_qbr` (idempotent by the document's key)."""
         return self.create_qbr(document)
+
+    def write_qbr_many(self, documents: Sequence[QBRDocument]) -> list[QBRPage | Exception]:
+        """:meth:`write_qbr` for each document with up to ``workers`` requests in flight.
+
+        Returns, in order, the page or the exception per document (one failing never stops the others).
+        The QBR data source is listed once for all the documents' periods before the workers start.
+        """
+        if documents:
+            try:
+                self._listed(self._publisher(), sorted({d.period for d in documents}))
+            except Exception as exc:  # reported per document, as each write would have met it
+                return [exc for _ in documents]
+        return self._many(self.write_qbr, documents)
 
     def create_qbr(
         self, document: NotionQBRDocument, *, blocks: list[list[dict[str, Any]]] | None = None
@@ -395,17 +608,42 @@ class NotionCSMAdapter:
             if not isinstance(document, QBRDocument):
                 raise TypeError("create_qbr needs blocks= for a document that is not a csm_rules.QBRDocument")
             blocks = qbr_blocks(document)
+        self.breaker.check()
+        publisher = self._publisher()
+        index = self._listed(publisher, [document.period])
+        key = document.idempotency_key
+        try:
+            page = publisher.publish(document, blocks, known=index.known(key))
+        except Exception:
+            index.settle(key, None)
+            raise
+        index.settle(key, page)
+        return page
+
+    def _publisher(self) -> QBRPublisher:
         if self.qbr_database_id is None:
             raise ConfigError("create_qbr needs qbr_database_id (CSM_NOTION_QBR_DB)")
-        publisher = QBRPublisher(
+        return QBRPublisher(
             self._client,
             self._request,
             self.mapping.qbr,
             self._data_source_id(self.qbr_database_id, self.mapping.qbr.data_source),
             account_page=self._account_page_id,
             retry=self.retry,
+            confirm_window=self.confirm_window,
         )
-        return publisher.publish(document, blocks)
+
+    def _listed(self, publisher: QBRPublisher, periods: list[str]) -> QBRIndex:
+        """The QBR index with ``periods`` listed (each period listed once per adapter)."""
+        with self._schema_lock:
+            if self._qbr_index is None:
+                self._qbr_index = QBRIndex()
+            index = self._qbr_index
+            if "*" not in index.periods:
+                missing = [p for p in periods if p not in index.periods]
+                if missing:
+                    publisher.list_periods(index, missing)
+            return index
 
     def _account_page_id(self, account_id: str) -> str | None:
         try:
@@ -419,7 +657,12 @@ class NotionCSMAdapter:
     # -- plumbing --------------------------------------------------------------------------------
 
     def _request(self, operation: str, fn: Callable[..., Any], *, idempotent: bool, **kwargs: Any) -> Any:
-        """One Notion call: throttled (see :meth:`_throttle`) and under the retry policy."""
+        """One Notion call: through the breaker, throttled (see :meth:`_throttle`), under the retry policy.
+
+        After a call has failed for good, later calls get one attempt each until one succeeds: with
+        Notion down, the breaker opens after ``threshold`` quick failures instead of rounds of backoff.
+        """
+        self.breaker.check()
         hooked = self._throttle()
         limiter = self.limiter
 
@@ -428,7 +671,28 @@ class NotionCSMAdapter:
                 limiter.acquire()
             return fn(**kwargs)
 
-        return self.retry.call(operation, attempt, idempotent=idempotent)
+        policy = dataclasses.replace(self.retry, max_attempts=1) if self._degraded else self.retry
+        try:
+            result = policy.call(operation, attempt, idempotent=idempotent)
+        except UnconfirmedWrite as exc:
+            self._service_failed(exc)
+            raise
+        except NotionRequestError as exc:
+            if exc.status is None or exc.status in _SERVICE_STATUSES:
+                self._service_failed(exc)
+            else:
+                self._service_ok()  # Notion answered: this request was wrong, the service is fine
+            raise
+        self._service_ok()
+        return result
+
+    def _service_failed(self, error: Exception) -> None:
+        self._degraded = True
+        self.breaker.record_failure(error)
+
+    def _service_ok(self) -> None:
+        self._degraded = False
+        self.breaker.record_success()
 
     def _throttle(self) -> bool:
         """Put the limiter on the client's httpx hooks so every request on the wire is counted.
@@ -439,15 +703,16 @@ class NotionCSMAdapter:
         http = getattr(self._client, "client", None)
         if not isinstance(http, httpx.Client):
             return False
-        if http is not self._hooked:
-            hooks = http.event_hooks
-            if self.limiter.on_request not in hooks["request"]:
-                http.event_hooks = {**hooks, "request": [*hooks["request"], self.limiter.on_request]}
-            self._hooked = http
+        with self._hook_lock:
+            if http is not self._hooked:
+                hooks = http.event_hooks
+                if self.limiter.on_request not in hooks["request"]:
+                    http.event_hooks = {**hooks, "request": [*hooks["request"], self.limiter.on_request]}
+                self._hooked = http
         return True
 
     def _data_source_id(self, database_id: str, name: str | None) -> str:
-        if database_id not in self._data_sources:
+        if database_id not in self._data_sources:  # read once, before any worker starts (see _many)
             database = self._request(
                 "databases.retrieve",
                 self._client.databases.retrieve,
@@ -480,6 +745,13 @@ class NotionCSMAdapter:
                 return
 
 
+def _last_scan(value: str) -> LastScanPolicy:
+    for policy in get_args(LastScanPolicy):
+        if policy == value:
+            return policy  # type: ignore[no-any-return]
+    raise ConfigError(f"CSM_NOTION_LAST_SCAN must be one of {list(LAST_SCAN_POLICIES)}, not {value!r}")
+
+
 def _schema_problems(
     schema: dict[str, Any], fields: dict[str, FieldMapping], data_source_id: str
 ) -> tuple[list[SourceProblem], set[str]]:
@@ -502,6 +774,7 @@ def _schema_problems(
                 location=f"notion data source {data_source_id}",
                 field=spec.property,
                 message=message,
+                scope="source",
             )
         )
     key = fields["account_id"].property
@@ -509,6 +782,35 @@ def _schema_problems(
         why = next(p.message for p in problems if p.field == key)
         raise SourceError(f"Notion accounts data source {data_source_id}: {key!r} {why}")
     return problems, unusable
+
+
+def _output_problems(
+    schema: dict[str, Any], mapping: NotionMapping, data_source_id: str
+) -> tuple[list[tuple[str, OutputMapping]], list[SourceProblem]]:
+    """The writable outputs, and one problem per mapped output the data source lacks or mistypes."""
+    writable: list[tuple[str, OutputMapping]] = []
+    problems: list[SourceProblem] = []
+    for name, spec in mapping.accounts.outputs.items():
+        actual = schema.get(spec.property, {}).get("type")
+        if actual == spec.type:
+            writable.append((name, spec))
+            continue
+        message = (
+            f"receives {name} but is not in the database; not written (map it to null to silence this, "
+            "or add it with `csm-rules notion setup`)"
+            if actual is None
+            else f"receives {name} as {spec.type} but the database has it as {actual}; not written"
+        )
+        problems.append(
+            SourceProblem(
+                account_id=None,
+                location=f"notion data source {data_source_id}",
+                field=spec.property,
+                message=message,
+                scope="source",
+            )
+        )
+    return writable, problems
 
 
 def _parse(properties: dict[str, Any], name: str) -> Parsed:

@@ -23,6 +23,7 @@ from csm_rules.errors import ConfigError
 
 __all__ = [
     "DEFAULT_MAPPING",
+    "OUTPUT_NAMES",
     "TARGET_KINDS",
     "AccountsMapping",
     "FieldMapping",
@@ -40,6 +41,9 @@ __all__ = [
 
 #: The mapping shipped with the package.
 DEFAULT_MAPPING = "notion_mapping.yaml"
+
+#: The health outputs written on an account page, in writing order.
+OUTPUT_NAMES: tuple[str, ...] = ("health_score", "rag_status", "churn_risk_level", "scan_date")
 
 PropertyType = Literal[
     "title",
@@ -192,13 +196,13 @@ class OutputMapping(PropertyRef):
 
 
 class OutputsMapping(BaseModel):
-    """The four health properties written on the account page."""
+    """The four health properties written on the account page; any of them may be ``null`` (not written)."""
 
     model_config = _MODEL
-    health_score: OutputMapping
-    rag_status: OutputMapping
-    churn_risk_level: OutputMapping
-    scan_date: OutputMapping
+    health_score: OutputMapping | None = None
+    rag_status: OutputMapping | None = None
+    churn_risk_level: OutputMapping | None = None
+    scan_date: OutputMapping | None = None
 
     @model_validator(mode="after")
     def _writable_types(self) -> OutputsMapping:
@@ -209,18 +213,17 @@ class OutputsMapping(BaseModel):
             "scan_date": {"date"},
         }
         for name, types in allowed.items():
-            ref: OutputMapping = getattr(self, name)
-            if ref.type not in types:
+            ref: OutputMapping | None = getattr(self, name)
+            if ref is not None and ref.type not in types:
                 raise ValueError(
                     f"{name}: a {ref.type} property cannot receive it; use one of {sorted(types)}"
                 )
         return self
 
     def items(self) -> list[tuple[str, OutputMapping]]:
-        """(output name, mapping) pairs in a fixed order."""
-        return [
-            (n, getattr(self, n)) for n in ("health_score", "rag_status", "churn_risk_level", "scan_date")
-        ]
+        """(output name, mapping) pairs of the mapped outputs, in a fixed order (``null`` ones left out)."""
+        pairs = [(n, getattr(self, n)) for n in OUTPUT_NAMES]
+        return [(name, ref) for name, ref in pairs if ref is not None]
 
 
 class AccountsMapping(BaseModel):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from csm_rules.notion.blocks import NOTION_LIMITS, split_utf16
 from csm_rules.notion.mapping import FieldMapping, TargetKind
 
 __all__ = [
@@ -29,8 +30,8 @@ __all__ = [
     "rich_text",
 ]
 
-#: Notion's limit on the content of one rich-text element.
-TEXT_LIMIT = 2000
+#: Notion's limit on the content of one rich-text element, in UTF-16 code units (as Notion counts).
+TEXT_LIMIT = NOTION_LIMITS.text_length
 
 
 class PropertyValueError(ValueError):
@@ -264,13 +265,11 @@ def _as_text(parsed: Parsed, spec: FieldMapping) -> str | None:
 
 
 def rich_text(text: str) -> list[dict[str, Any]]:
-    """A rich-text array for ``text``, split into elements of at most 2000 characters (never truncated)."""
-    if not text:
-        return []
-    return [
-        {"type": "text", "text": {"content": text[i : i + TEXT_LIMIT]}}
-        for i in range(0, len(text), TEXT_LIMIT)
-    ]
+    """A rich-text array for ``text`` in elements of at most 2000 UTF-16 code units (never truncated).
+
+    Notion counts UTF-16 code units, so an emoji takes two of the 2000; the split never cuts a code point.
+    """
+    return [{"type": "text", "text": {"content": piece}} for piece in split_utf16(text, TEXT_LIMIT)]
 
 
 def encode_text(text: str) -> dict[str, Any]:

@@ -56,11 +56,16 @@ class HealthUpdate(BaseModel):
 
 
 class PublishedEvent(BaseModel):
-    """An event for the host's event bus: a stream name and a JSON-serialisable payload."""
+    """An event for the host's event bus: a stream name and a JSON-serialisable payload.
+
+    ``idempotency_key`` identifies the action that sent it (e.g. the scan's claim key); an event sink
+    derives the event id from it so a consumer can drop a repeat.
+    """
 
     model_config = _MODEL
     stream: str
     data: dict[str, Any]
+    idempotency_key: str | None = None
 
 
 class DraftEmail(BaseModel):

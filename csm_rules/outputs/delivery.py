@@ -3,8 +3,12 @@
 ``deliver(alert, sinks)`` calls the health sink ("notion"), the event sink ("event_bus"), the draft
 sink ("gmail_draft") and the chat sink ("chat") in that order. One channel raising never stops the
 others; the :class:`DeliveryReport` says per channel ``ok``, ``failed`` (with the error class and a
-message scrubbed of secrets) or ``skipped`` (no sink configured, or no draft recipient). Nothing here
-sends mail: the draft channel only ever creates a draft.
+message scrubbed of secrets) or ``skipped`` (no sink configured, no draft recipient, or the channel's
+circuit breaker is open). Nothing here sends mail: the draft channel only ever creates a draft.
+
+With ``breakers`` (one :class:`~csm_rules.breaker.CircuitBreaker` per channel, kept for one scan), a
+channel that failed ``threshold`` times in a row is skipped at once for the rest of the scan, with the
+breaker's reason, instead of being tried (and timing out) for every account.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from csm_rules.breaker import CircuitBreaker
+from csm_rules.errors import CircuitOpenError
 from csm_rules.outputs.alerts import ChurnAlert
 from csm_rules.outputs.channels import Sinks
 from csm_rules.text.escape import terminal_text
@@ -27,6 +33,7 @@ __all__ = [
     "ChannelResult",
     "ChannelStatus",
     "DeliveryReport",
+    "channel_breakers",
     "deliver",
     "scrub_secrets",
 ]
@@ -40,7 +47,7 @@ ChannelStatus = Literal["ok", "failed", "skipped"]
 CHANNELS: tuple[ChannelName, ...] = ("notion", "event_bus", "gmail_draft", "chat")
 
 #: Environment variables whose values are scrubbed from every failure message.
-SECRET_ENV_VARS: tuple[str, ...] = ("NOTION_TOKEN", "ANTHROPIC_API_KEY")
+SECRET_ENV_VARS: tuple[str, ...] = ("NOTION_TOKEN", "ANTHROPIC_API_KEY", "CSM_GOOGLE_CHAT_WEBHOOK")
 
 _REDACTED = "[REDACTED]"
 #: Bounded so a sink that puts a whole response body in its exception cannot flood the report.
@@ -51,6 +58,9 @@ _SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bsk-ant-[A-Za-z0-9_-]+"),
     re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
     re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+"),
+    # Google Chat webhook URLs carry their credentials in the query (key=..., token=...).
+    re.compile(r"https://chat\.googleapis\.com/\S+"),
+    re.compile(r"\bya29\.[A-Za-z0-9._-]+"),
     re.compile(
         r"(?i)\b((?:api[_-]?key|token|password|authorization)\s*[=:]\s*)(?!\[REDACTED\])[^\s)\]}'\",;]+"
     ),
@@ -100,8 +110,17 @@ class DeliveryReport:
         }
 
 
-def deliver(alert: ChurnAlert, sinks: Sinks) -> DeliveryReport:
+def channel_breakers(*, threshold: int = 5) -> dict[str, CircuitBreaker]:
+    """A fresh :class:`~csm_rules.breaker.CircuitBreaker` per channel, for one scan."""
+    return {name: CircuitBreaker(name, threshold=threshold) for name in CHANNELS}
+
+
+def deliver(
+    alert: ChurnAlert, sinks: Sinks, *, breakers: Mapping[str, CircuitBreaker] | None = None
+) -> DeliveryReport:
     """Deliver ``alert`` on every channel; a channel raising is reported as failed, never propagated.
+
+    ``breakers`` (see :func:`channel_breakers`) skip a channel whose breaker is open.
 
     Example::
 
@@ -109,6 +128,20 @@ def deliver(alert: ChurnAlert, sinks: Sinks) -> DeliveryReport:
         report.channels["gmail_draft"].status  # "ok"
     """
     results: dict[str, ChannelResult] = {}
+    chosen = breakers or {}
+
+    def _attempt(alert: ChurnAlert, channel: str, call: Callable[[], None]) -> ChannelResult:
+        breaker = chosen.get(channel)
+        if breaker is not None and breaker.reason is not None:
+            return ChannelResult("skipped", error_type="CircuitOpenError", message=breaker.reason)
+        result = _attempt_once(alert, channel, call)
+        if breaker is not None:
+            if result.status == "failed":
+                breaker.record_failure(f"{result.error_type}: {result.message}")
+            else:
+                breaker.record_success()
+        return result
+
     health, events, drafts, chat = sinks.health, sinks.events, sinks.drafts, sinks.chat
 
     results["notion"] = (
@@ -138,9 +171,11 @@ def deliver(alert: ChurnAlert, sinks: Sinks) -> DeliveryReport:
     return DeliveryReport(account_id=alert.account_id, channels=results)
 
 
-def _attempt(alert: ChurnAlert, channel: str, call: Callable[[], None]) -> ChannelResult:
+def _attempt_once(alert: ChurnAlert, channel: str, call: Callable[[], None]) -> ChannelResult:
     try:
         call()
+    except CircuitOpenError as exc:  # the sink's own breaker (e.g. the Notion adapter's) is open
+        return ChannelResult("skipped", error_type="CircuitOpenError", message=scrub_secrets(str(exc)))
     except Exception as exc:  # isolation: any sink error becomes this channel's result
         message = scrub_secrets(str(exc))
         # No traceback in the log: frames and chained exceptions may still carry credentials.

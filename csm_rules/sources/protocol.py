@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +30,9 @@ class SourceProblem(BaseModel):
     field: str | None = None
     value: str | None = None
     message: str
+    scope: Literal["account", "source"] = "account"
+    """``account``: this account could not be read; ``source``: the source itself (e.g. a mapped
+    column or property it lacks), reported once — it is not an account."""
 
 
 class SourceResult(BaseModel):
@@ -38,6 +41,13 @@ class SourceResult(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     snapshots: tuple[AccountSnapshot, ...]
     problems: tuple[SourceProblem, ...] = ()
+
+    @property
+    def accounts_read(self) -> int:
+        """Accounts read: the snapshots plus each unreadable account once (several problems of one
+        account, at one location, count once; ``source`` problems are not accounts)."""
+        unreadable = {p.location for p in self.problems if p.scope == "account"}
+        return len(self.snapshots) + len(unreadable)
 
 
 @runtime_checkable

@@ -6,6 +6,7 @@ api.notion.com; nothing is mocked. Only the standard library is used. Implemente
 
     GET   /v1/databases/{id}                 database with its data_sources [{id, name}]
     GET   /v1/data_sources/{id}              data source with its property schema
+    PATCH /v1/data_sources/{id}              add properties to the schema
     POST  /v1/data_sources/{id}/query        filter (property equals / does_not_equal / is_empty, and/or),
                                              sorts (created_time, last_edited_time, property), pagination
     POST  /v1/pages                          parent {type: data_source_id | database_id}, properties, children
@@ -15,7 +16,7 @@ api.notion.com; nothing is mocked. Only the standard library is used. Implemente
 Like Notion it enforces: ``Authorization: Bearer <token>`` (401 ``unauthorized``) and the
 ``Notion-Version`` header (400 ``missing_version`` / ``validation_error``); page_size ≤ 100; ≤ 100
 children per array and ≤ 1000 blocks per request; ≤ 2 levels of nesting per request; rich-text
-content ≤ 2000 characters and ≤ 100 elements per array; property names that exist and values of the
+content ≤ 2000 UTF-16 code units and ≤ 100 elements per array; property names that exist and values of the
 property's type (read-only types cannot be written) — all 400 ``validation_error``. Errors have
 Notion's body ``{"object": "error", "status", "code", "message", "request_id"}``. A request that is
 rejected changes nothing (Notion applies a request whole or not at all).
@@ -70,6 +71,7 @@ _TEXT_LIMIT = 2000
 _ARRAY_LIMIT = 100
 _BLOCKS_PER_REQUEST = 1000
 _MAX_NESTING = 2
+_WRITABLE_SCHEMA_TYPES = {"number", "select", "multi_select", "rich_text", "date", "checkbox", "url", "email"}
 _READ_ONLY = {"formula", "rollup", "unique_id", "created_time", "last_edited_time"}
 _BLOCK_TYPES = {
     "paragraph", "heading_1", "heading_2", "heading_3", "bulleted_list_item", "numbered_list_item",
@@ -97,6 +99,8 @@ class Fault:
     * ``status``: answer with this status and Notion's error body (429 adds ``Retry-After``);
     * ``drop``: close the connection without any reply;
     * ``delay``: answer ``delay`` seconds late (the request is processed first);
+    * ``lag``: hold the request ``lag`` seconds *before* processing it — as Notion may, for up to 60 s: a
+      client that timed out meanwhile finds nothing, and the write lands later;
     * ``after``: process the request first, then fail with ``status`` / ``drop`` — the write lands but
       the client never learns it (e.g. a page created, then the connection drops before its blocks).
 
@@ -106,6 +110,7 @@ class Fault:
     status: int | None = None
     retry_after: float | None = None
     delay: float = 0.0
+    lag: float = 0.0
     drop: bool = False
     after: bool = False
     method: str | None = None
@@ -120,7 +125,9 @@ class Fault:
 
     def label(self) -> str:
         """Short description for the request log."""
-        what = f"{self.status}" if self.status else ("drop" if self.drop else f"slow {self.delay}s")
+        what = (
+            f"{self.status}" if self.status else ("drop" if self.drop else f"slow {self.delay + self.lag}s")
+        )
         return f"{what}{' after processing' if self.after and (self.status or self.drop) else ''}"
 
 
@@ -178,6 +185,8 @@ class FakeNotionServer:
         self._seq = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Seconds every request waits before it is served (a round trip to a distant Notion).
+        self.latency = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -376,6 +385,7 @@ class FakeNotionServer:
         routes: list[tuple[str, str, Any]] = [
             ("GET", r"^/v1/databases/([^/]+)$", self._get_database),
             ("GET", r"^/v1/data_sources/([^/]+)$", self._get_data_source),
+            ("PATCH", r"^/v1/data_sources/([^/]+)$", self._update_data_source),
             ("POST", r"^/v1/data_sources/([^/]+)/query$", self._query),
             ("POST", r"^/v1/pages$", self._create_page),
             ("GET", r"^/v1/pages/([^/]+)$", self._get_page),
@@ -405,6 +415,29 @@ class FakeNotionServer:
 
     def _get_data_source(self, data_source_id: str, **_: Any) -> tuple[int, Any]:
         return 200, copy.deepcopy(self._source(data_source_id))
+
+    def _update_data_source(self, data_source_id: str, *, body: Any, **_: Any) -> tuple[int, Any]:
+        """Add properties (``{name: {type: config}}``); existing ones keep their type, as in Notion."""
+        source = self._source(data_source_id)
+        given = _object(_object(body, "body").get("properties") or {}, "body.properties")
+        added: dict[str, Any] = {}
+        for name, spec in given.items():
+            spec = _object(spec, f"body.properties.{name}")
+            kinds = [k for k in spec if k not in {"name", "description"}]
+            if len(kinds) != 1 or kinds[0] not in _WRITABLE_SCHEMA_TYPES:
+                raise _ApiError(400, f"body.properties.{name} should define exactly one property type.")
+            if name in source["properties"] and source["properties"][name]["type"] != kinds[0]:
+                raise _ApiError(400, f"{name} already exists with another type.")
+            added[name] = {"id": _short_id(), "name": name, "type": kinds[0], kinds[0]: spec[kinds[0]]}
+        for name, schema in added.items():
+            if name in source["properties"]:
+                continue
+            source["properties"][name] = schema
+            for page in self._pages.values():
+                if page["parent"]["data_source_id"] == source["id"]:
+                    kind = schema["type"]
+                    page["properties"][name] = {"id": schema["id"], "type": kind, kind: _empty(kind)}
+        return 200, copy.deepcopy(source)
 
     def _query(self, data_source_id: str, *, body: Any, **_: Any) -> tuple[int, Any]:
         source = self._source(data_source_id)
@@ -660,6 +693,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and not fault.after and (fault.status or fault.drop):
             self._fail(entry, fault)
             return
+        if fault is not None and fault.lag:
+            time.sleep(fault.lag)
+        if fake.latency:
+            time.sleep(fake.latency)
         try:
             status, payload = fake.handle(method, parts.path, query, entry["body"])
         except _ApiError as exc:
@@ -861,10 +898,12 @@ def _check_rich_text(value: Any, where: str) -> None:
         content = (part.get("text") or {}).get("content") if part.get("type", "text") == "text" else ""
         if part.get("type", "text") == "text" and not isinstance(content, str):
             raise _ApiError(400, f"{where}[{i}].text.content should be a string.")
-        if isinstance(content, str) and len(content) > _TEXT_LIMIT:
+        # Notion counts UTF-16 code units: an emoji is two of the 2000.
+        units = len(content.encode("utf-16-le")) // 2 if isinstance(content, str) else 0
+        if units > _TEXT_LIMIT:
             raise _ApiError(
                 400,
-                f"{where}[{i}].text.content.length should be ≤ `{_TEXT_LIMIT}`, instead was `{len(content)}`",
+                f"{where}[{i}].text.content.length should be ≤ `{_TEXT_LIMIT}`, instead was `{units}`",
             )
 
 
@@ -1124,16 +1163,19 @@ def seed_csm_workspace(
     missing_id: int = 0,
     as_of: date = date(2026, 11, 24),
     seed: int = 0,
+    omit: Sequence[str] = (),
 ) -> CSMWorkspace:
     """Fill ``server`` with an accounts database shaped like the default notion_mapping.yaml, and a QBR one.
 
     ``accounts`` valid active rows (ids ``acc-0001``...) with every mapped property type filled, plus
     ``inactive`` rows with Status Inactive, ``malformed`` rows each with one bad value (see
     :attr:`CSMWorkspace.malformed`: account id → property) and ``missing_id`` rows without an Account ID.
-    Values are seeded-random and valid for ``as_of``.
+    Values are seeded-random and valid for ``as_of``. ``omit`` leaves properties out of the accounts
+    schema, e.g. ``omit=["CSM Churn Risk"]`` for a host with only three CSM properties.
     """
     rng = random.Random(seed)
-    accounts_db = server.add_database("Accounts", ACCOUNT_PROPERTIES)
+    schema = {name: kind for name, kind in ACCOUNT_PROPERTIES.items() if name not in omit}
+    accounts_db = server.add_database("Accounts", schema)
     qbr_db = server.add_database("CSM QBRs", QBR_PROPERTIES)
     pages: dict[str, str] = {}
     active: list[str] = []
@@ -1152,12 +1194,14 @@ def seed_csm_workspace(
             bad[account_id] = prop
         else:
             active.append(account_id)
+        values = {name: value for name, value in values.items() if name not in omit}
         pages[account_id] = server.add_page(accounts_db.data_source_id, values)
     missing = []
     for n in range(missing_id):
         values = _account_values(rng, "", as_of)
         values["Account ID"] = None
         values["Account Name"] = f"Unnamed account {n + 1}"
+        values = {name: value for name, value in values.items() if name not in omit}
         missing.append(server.add_page(accounts_db.data_source_id, values))
     return CSMWorkspace(accounts_db, qbr_db, pages, tuple(active), tuple(gone), bad, tuple(missing))
 

@@ -36,6 +36,7 @@ def make_adapter(fake: FakeNotionServer) -> Iterator[AdapterFactory]:
         timeout: float = 2.0,
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
+        confirm_window: float = 0.5,
         **kwargs: Any,
     ) -> NotionCSMAdapter:
         if client is None:
@@ -47,6 +48,7 @@ def make_adapter(fake: FakeNotionServer) -> Iterator[AdapterFactory]:
             qbr_database_id=workspace.qbr.database_id,
             limiter=limiter or RateLimiter(rate=10_000, burst=1_000),
             retry=retry or fast_retry(),
+            confirm_window=confirm_window,  # Notion's 60 s, scaled down like the retry policy
             **kwargs,
         )
 

@@ -122,3 +122,40 @@ def test_scrub_secrets_env_values_and_length() -> None:
     assert scrub_secrets("Bearer abc.DEF-123") == "[REDACTED]"
     assert scrub_secrets("nothing secret here", environ={}) == "nothing secret here"
     assert len(scrub_secrets("x" * 5000, environ={})) == 500
+
+
+def test_a_channel_whose_breaker_opened_is_skipped_with_the_reason() -> None:
+    from csm_rules.outputs.delivery import channel_breakers
+
+    sinks = MemorySinks()
+    fail(sinks, "chat", ConnectionError("chat is down"))
+    breakers = channel_breakers(threshold=2)
+    reports = [deliver(alert(), sinks, breakers=breakers) for _ in range(4)]
+    assert [r.channels["chat"].status for r in reports] == ["failed", "failed", "skipped", "skipped"]
+    skipped = reports[-1].channels["chat"]
+    assert skipped.error_type == "CircuitOpenError"
+    assert "chat skipped: circuit open after 2 consecutive failures" in (skipped.message or "")
+    assert [r.channels["event_bus"].status for r in reports] == ["ok"] * 4
+    assert sinks.chat.fail_with is not None
+
+
+def test_a_sink_whose_own_breaker_is_open_is_reported_skipped() -> None:
+    from csm_rules.errors import CircuitOpenError
+
+    sinks = MemorySinks()
+    fail(
+        sinks,
+        "notion",
+        CircuitOpenError("notion", "notion skipped: circuit open after 5 consecutive failures"),
+    )
+    report = deliver(alert(), sinks)
+    assert report.channels["notion"].status == "skipped"
+    assert report.ok and report.delivered
+
+
+def test_webhook_urls_and_oauth_tokens_are_scrubbed() -> None:
+    text = scrub_secrets(
+        "POST https://chat.googleapis.com/v1/spaces/AAA/messages?key=AIzaXYZ&token=abc failed; "
+        "Authorization ya29.a0AfH6SMBx-secret"
+    )
+    assert "AIzaXYZ" not in text and "token=abc" not in text and "ya29" not in text

@@ -59,4 +59,18 @@ def test_no_sink_has_a_send_method() -> None:
     classes = sink_classes()
     names = {cls.__name__ for cls in classes}
     assert {"DraftSink", "Sinks", "LocalSinks", "EmlDraftSink", "MemoryDraftSink", "MemorySinks"} <= names
+    assert {"GmailDraftSink", "GoogleChatSink", "RedisStreamEventSink"} <= names
     assert [cls.__qualname__ for cls in classes if any("send" in attr.lower() for attr in dir(cls))] == []
+
+
+def test_the_gmail_sink_never_reaches_a_send_method() -> None:
+    """No ``.send`` attribute anywhere in the host sinks (``users().drafts().send`` / ``messages().send``)."""
+    offenders = []
+    for path in sorted((PACKAGE / "sinks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and "send" in node.attr.lower():
+                offenders.append(f"{path.name}:{node.lineno}: .{node.attr}")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value == "send":
+                offenders.append(f"{path.name}:{node.lineno}: 'send'")
+    assert (PACKAGE / "sinks" / "gmail.py").exists()
+    assert offenders == []
