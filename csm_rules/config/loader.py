@@ -219,6 +219,8 @@ def _fingerprint(weights: WeightsFile, thresholds: ThresholdsFile) -> str:
         exclude["custom_signals"] = True
     if not thresholds.missing_data.policy:
         exclude["missing_data"] = {"policy": True}
+    if thresholds.alerts.chat_channel is None:
+        exclude["alerts"] = {"chat_channel": True}
     canonical = json.dumps(
         {
             "weights": weights.model_dump(mode="json"),

@@ -501,6 +501,8 @@ class Alerts(BaseModel):
     churn_levels: tuple[ChurnLevel, ...] = (ChurnLevel.HIGH, ChurnLevel.CRITICAL)
     cooldown_days: Annotated[int, Field(ge=0)] = 7
     max_per_scan: Annotated[int, Field(ge=0)] = 50
+    chat_channel: Annotated[str, Field(min_length=1)] | None = None
+    """Where chat alerts go (the owner's chat handle is mentioned in it); None: the sink's default."""
 
 
 class SeatsRule(BaseModel):

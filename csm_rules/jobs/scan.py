@@ -44,7 +44,7 @@ from csm_rules.outputs.alerts import ChurnAlert, build_churn_alert
 from csm_rules.outputs.channels import HealthUpdate, Sinks
 from csm_rules.outputs.delivery import CHANNELS, deliver, scrub_secrets
 from csm_rules.outputs.expansion_tasks import ExpansionDispatcher, build_expansion_task
-from csm_rules.outputs.qbr import build_qbr
+from csm_rules.outputs.qbr import build_qbr_documents
 from csm_rules.outputs.qbr_state import CompletedQBRStore, QBRWriter
 from csm_rules.sources.protocol import PortfolioSource, SourceProblem, read_in_batches
 from csm_rules.state.actions import performing
@@ -117,6 +117,8 @@ class ScanReport:
     expansion_tasks_duplicate: int = 0
     expansion_arr_dispatched: float = 0.0
     qbrs_written: int = 0
+    qbr_preps_written: int = 0
+    """Internal prep pages written beside the customer QBRs (``qbr.write_prep``)."""
     qbr_locations: list[str] = field(default_factory=list)
     source_problems: list[SourceProblem] = field(default_factory=list)
     failures: list[ScanFailure] = field(default_factory=list)
@@ -156,7 +158,11 @@ class ScanReport:
                 "duplicate": self.expansion_tasks_duplicate,
                 "arr_dispatched": round(self.expansion_arr_dispatched, 2),
             },
-            "qbrs": {"written": self.qbrs_written, "locations": list(self.qbr_locations)},
+            "qbrs": {
+                "written": self.qbrs_written,
+                "prep_pages_written": self.qbr_preps_written,
+                "locations": list(self.qbr_locations),
+            },
             "narrators": dict(self.narrators),
             "narrations": {k: dict(v) for k, v in self.narrations.items()},
             "actions": {k: dict(v) for k, v in self.actions.items()},
@@ -308,7 +314,7 @@ def scan(
         for batch in read_in_batches(source, as_of, batch_size):
             segments_seen.update(s.segment.lower() for s in batch.snapshots if s.segment)
             job.report.source_problems.extend(batch.problems)
-            job.report.accounts_read += len(batch.snapshots) + len(batch.problems)
+            job.report.accounts_read += batch.accounts_read
             job.run_batch(batch.snapshots)
             for _ in batch.snapshots:
                 done += 1
@@ -667,7 +673,12 @@ class _ScanJob:
         try:
             explanation = narrator.churn_explanation(verdict, snapshot=account.snapshot)
             self.report._narrated(explanation, "churn_explanation")
-            alert = build_churn_alert(verdict, explanation, narrator=narrator)
+            alert = build_churn_alert(
+                verdict,
+                explanation,
+                narrator=narrator,
+                chat_channel=self.config.thresholds.alerts.chat_channel,
+            )
         except Exception as exc:
             error = self._fail(account_id, "alert_build", exc)
             for action in actions:  # the health fields need no words: that channel still goes out
@@ -687,7 +698,7 @@ class _ScanJob:
                 self.report.health_updates_written += 1
         if reached and any(a.new_alert for a in actions):
             delivered[account_id] = account
-            if failed:
+            if failed or alert.partial:  # a channel failed, or nobody could be reached (no owner email)
                 self.report.alerts_partial += 1
             else:
                 self.report.alerts_delivered += 1
@@ -772,7 +783,9 @@ class _ScanJob:
         writer, account = self.services.qbr_writer, action.account
         assert writer is not None
         try:
-            document = build_qbr(account.snapshot, account.verdict, self.services.narrator)
+            document, prep = build_qbr_documents(
+                account.snapshot, account.verdict, self.services.narrator, config=self.config
+            )
         except Exception as exc:
             return self._fail(account.verdict.account_id, "qbr", exc)
         for section in document.sections:
@@ -780,9 +793,14 @@ class _ScanJob:
             by_narrator[section.narrator] = by_narrator.get(section.narrator, 0) + 1
             self.report.narrators[section.narrator] = self.report.narrators.get(section.narrator, 0) + 1
         where: list[object] = []
-        error = self._guarded("qbr_writer", action, "qbr", lambda: where.append(writer.write_qbr(document)))
+        # The rep's prep page goes out with the customer QBR, as its own document (key: the QBR's + ":prep").
+        documents = [document] if prep is None else [document, prep]
+        error = self._guarded(
+            "qbr_writer", action, "qbr", lambda: where.extend(writer.write_qbr(d) for d in documents)
+        )
         if error is None:
             self.report.qbrs_written += 1
+            self.report.qbr_preps_written += len(documents) - 1
             self.report.qbr_locations.extend(str(w) for w in where)
         return error
 

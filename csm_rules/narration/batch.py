@@ -1,7 +1,8 @@
 """``narrate_many``: churn explanations (and optionally talk tracks) for a whole portfolio, concurrently.
 
-A Claude narrator runs its requests on an ``AsyncAnthropic`` client with at most ``concurrency`` in flight;
-any other narrator is called in worker threads under the same bound. Results keep the input order.
+A Claude narrator writes them through :meth:`~csm_rules.narration.claude.ClaudeNarrator.aprepare` (at most
+``concurrency`` in flight, paced by the API's rate limits, within its time budget, behind its circuit
+breaker); any other narrator is called in worker threads under the same bound. Results keep the input order.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
-from csm_rules.narration.narrative import NarrationUsage, Narrative, Narrator
+from csm_rules.narration.narrative import NarrationRequest, NarrationUsage, Narrative, Narrator
 
 if TYPE_CHECKING:
     from csm_rules.narration.claude import ClaudeNarrator
@@ -86,37 +87,32 @@ async def anarrate_many(
             return explanation, tracks, _usage_of([explanation, *tracks])
 
         results = await asyncio.gather(*(one(v) for v in items))
+        usage = NarrationUsage()
+        for _, _, item_usage in results:
+            usage = usage + item_usage
     else:
-        client, owned = claude.async_client()
-        try:
-
-            async def one_claude(
-                verdict: AccountVerdict,
-            ) -> tuple[Narrative, tuple[Narrative, ...], NarrationUsage]:
-                snapshot = snaps.get(verdict.account_id)
-                async with gate:
-                    explanation, usage = await claude.achurn_explanation(
-                        verdict, client=client, snapshot=snapshot
-                    )
-                tracks: list[Narrative] = []
-                if talk_tracks:
-                    for opportunity in verdict.expansions:
-                        async with gate:
-                            track, track_usage = await claude.atalk_track(
-                                verdict, opportunity, client=client, snapshot=snapshot
-                            )
-                        tracks.append(track)
-                        usage = usage + track_usage
-                return explanation, tuple(tracks), usage
-
-            results = await asyncio.gather(*(one_claude(v) for v in items))
-        finally:
-            if owned:
-                await client.close()
-
-    usage = NarrationUsage()
-    for _, _, item_usage in results:
-        usage = usage + item_usage
+        requests = [
+            NarrationRequest(kind="churn_explanation", verdict=v, snapshot=snaps.get(v.account_id))
+            for v in items
+        ]
+        if talk_tracks:
+            requests += [
+                NarrationRequest(
+                    kind="talk_track", verdict=v, snapshot=snaps.get(v.account_id), opportunity=o
+                )
+                for v in items
+                for o in v.expansions
+            ]
+        await claude.aprepare(requests, max_in_flight=concurrency)
+        usage = claude.last_prepare.usage if claude.last_prepare is not None else NarrationUsage()
+        results = []
+        for verdict in items:
+            snapshot = snaps.get(verdict.account_id)
+            explanation = claude.churn_explanation(verdict, snapshot=snapshot)
+            tracks: tuple[Narrative, ...] = ()
+            if talk_tracks:
+                tracks = tuple(claude.talk_track(verdict, o, snapshot=snapshot) for o in verdict.expansions)
+            results.append((explanation, tracks, NarrationUsage()))
     return NarrationBatch(
         narratives=tuple(r[0] for r in results), talk_tracks=tuple(r[1] for r in results), usage=usage
     )

@@ -20,6 +20,14 @@ One narrative is one exchange with the Messages API, bounded by ``timeout_second
 4. Anything still wrong → the fallback narrator (the templates) writes the text, with ``fallback_reason``.
 
 Accepted narratives are cached (:mod:`csm_rules.narration.cache`); fallbacks are not.
+
+A scan hands every text it needs to :meth:`ClaudeNarrator.prepare` first
+(:mod:`csm_rules.narration.claude_prepare`: concurrent, paced by the API's rate-limit headers, QBRs that may
+wait through the Message Batches API, bounded by a time budget); the per-text methods then return those
+texts without a request. A circuit breaker (:class:`~csm_rules.breaker.CircuitBreaker`, service
+``"claude"``) opens after ``breaker_threshold`` consecutive texts failed on transport errors: every later
+text comes from the templates at once, with the reason. The system prompt is marked for prompt caching only
+when it reaches the model's minimum cacheable length (:mod:`csm_rules.narration.claude_limits`).
 Calls are refused with :class:`~csm_rules.errors.LLMCallsDisabledError` while
 ``csm_rules.narration.ALLOW_LLM_CALLS`` is False, unless the client's ``base_url`` is a loopback address
 (a local fake such as :class:`csm_rules.testing.FakeMessagesServer`).
@@ -28,6 +36,7 @@ Calls are refused with :class:`~csm_rules.errors.LLMCallsDisabledError` while
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import ipaddress
 import json
@@ -35,19 +44,34 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from csm_rules.breaker import CircuitBreaker
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict, ExpansionOpportunity
 from csm_rules.errors import LLMCallsDisabledError, MissingExtraError, NarrationError
-from csm_rules.narration.cache import MemoryNarrativeCache, NarrativeCache, NarrativeKey
+from csm_rules.narration.cache import (
+    BatchLedger,
+    MemoryBatchLedger,
+    MemoryNarrativeCache,
+    NarrativeCache,
+    NarrativeKey,
+)
+from csm_rules.narration.claude_limits import cacheable
 from csm_rules.narration.facts import account_facts, facts_as_data, opportunity_facts, qbr_facts
 from csm_rules.narration.grounding import check_grounding
-from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, NarrationUsage, Narrative, NarratorName
+from csm_rules.narration.narrative import (
+    QBR_SECTIONS,
+    AlertTexts,
+    NarrationRequest,
+    NarrationUsage,
+    Narrative,
+    NarratorName,
+)
 from csm_rules.narration.template_narrator import TemplateNarrator, check_sections
 from csm_rules.text import numbers
 
@@ -59,6 +83,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 if TYPE_CHECKING:
     from csm_rules.narration import Narrator
+    from csm_rules.narration.claude_prepare import PrepareReport
 
 __all__ = ["DEFAULT_MODEL", "PROMPT_VERSION", "ClaudeNarrator"]
 
@@ -136,6 +161,21 @@ class _Task(NamedTuple):
 class _Outcome(NamedTuple):
     narratives: dict[str, Narrative]
     usage: NarrationUsage
+
+
+def _talk_track_kind(opportunity: ExpansionOpportunity) -> str:
+    return f"talk_track:{opportunity.opportunity_type.value}:{opportunity.key}"
+
+
+@functools.cache
+def _cached_schema(answer_model: type[BaseModel]) -> str:
+    return json.dumps(answer_model.model_json_schema())
+
+
+def _answer_schema(answer_model: type[BaseModel]) -> dict[str, Any]:
+    """A fresh copy of the answer model's JSON schema (built once: pydantic takes ~4 ms a time)."""
+    schema: dict[str, Any] = json.loads(_cached_schema(answer_model))
+    return schema
 
 
 def _is_loopback(host: str) -> bool:
@@ -295,7 +335,7 @@ class _Exchange:
         if self.feedback:
             content.append({"type": "text", "text": self.feedback})
         messages: list[MessageParam] = [{"role": "user", "content": content}]
-        schema = self.task.answer_model.model_json_schema()
+        schema = _answer_schema(self.task.answer_model)
         if self.task.answer_model is _QBRAnswer:
             wanted = [field for field, _ in self.task.outputs]
             schema["properties"] = {k: v for k, v in schema["properties"].items() if k in wanted}
@@ -440,9 +480,16 @@ class ClaudeNarrator:
 
     ``client`` None builds an ``anthropic.Anthropic`` from ``ANTHROPIC_API_KEY``; ``model``, ``max_tokens``
     and ``timeout_seconds`` None take thresholds.yaml's ``narration`` section (``config``, or the packaged
-    defaults). ``async_client`` is used by :func:`~csm_rules.narration.narrate_many`; without one, a batch
-    builds an ``AsyncAnthropic`` with the sync client's key and base URL. The clients' own retries are
-    disabled: this narrator retries within its timeout budget (``max_api_retries``).
+    defaults). ``async_client`` is used by :meth:`prepare` and :func:`~csm_rules.narration.narrate_many`;
+    without one, they build an ``AsyncAnthropic`` with the sync client's key and base URL. The clients' own
+    retries are disabled: this narrator retries within its timeout budget (``max_api_retries``).
+
+    :meth:`prepare` options: ``max_in_flight`` requests at once (16 suits a typical tier; the API's
+    rate-limit headers pace it further), ``time_budget_seconds`` for the whole call, ``use_batches`` for
+    texts that may wait (waiting up to ``batch_wait_seconds``, polling every ``batch_poll_seconds``; batch
+    ids are kept in ``batch_ledger`` — by default the cache when it is a
+    :class:`~csm_rules.narration.cache.SQLiteNarrativeCache` — so the next run resumes them), and
+    ``breaker_threshold`` consecutive failed texts before the circuit breaker opens.
     """
 
     def __init__(
@@ -458,6 +505,13 @@ class ClaudeNarrator:
         timeout_seconds: float | None = None,
         max_api_retries: int = 2,
         system_prompt_path: str | Path | None = None,
+        max_in_flight: int = 16,
+        time_budget_seconds: float = 1800.0,
+        use_batches: bool = True,
+        batch_wait_seconds: float = 3600.0,
+        batch_poll_seconds: float = 30.0,
+        batch_ledger: BatchLedger | None = None,
+        breaker_threshold: int = 5,
     ) -> None:
         if config is None:
             from csm_rules.config.loader import load_config
@@ -481,6 +535,27 @@ class ClaudeNarrator:
         self.templates = TemplateNarrator()
         self.fallback: Narrator = fallback if fallback is not None else self.templates
         self.cache: NarrativeCache = cache if cache is not None else MemoryNarrativeCache()
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        if time_budget_seconds <= 0 or batch_wait_seconds < 0 or batch_poll_seconds <= 0:
+            raise ValueError(
+                "time_budget_seconds and batch_poll_seconds must be > 0 and batch_wait_seconds >= 0, got"
+                f" {time_budget_seconds}, {batch_poll_seconds} and {batch_wait_seconds}"
+            )
+        self.max_in_flight = max_in_flight
+        self.time_budget_seconds = float(time_budget_seconds)
+        self.use_batches = use_batches
+        self.batch_wait_seconds = float(batch_wait_seconds)
+        self.batch_poll_seconds = float(batch_poll_seconds)
+        if batch_ledger is None:
+            batch_ledger = self.cache if isinstance(self.cache, BatchLedger) else MemoryBatchLedger()
+        self.batch_ledger: BatchLedger = batch_ledger
+        self.breaker_threshold = breaker_threshold
+        self.breaker = CircuitBreaker("claude", threshold=breaker_threshold)
+        self.last_prepare: PrepareReport | None = None
+        """What the last :meth:`prepare` did (texts, batches, 429s, pacing, fallbacks by reason)."""
+        self._prepared: dict[tuple[str, str, str], Narrative] = {}
+        self._skipped: dict[tuple[str, str, str], str] = {}
         prompt_path = (
             Path(system_prompt_path)
             if system_prompt_path
@@ -490,9 +565,12 @@ class ClaudeNarrator:
             self.system_prompt = prompt_path.read_text(encoding="utf-8")
         except OSError as exc:
             raise NarrationError(f"cannot read the Claude system prompt {str(prompt_path)!r}: {exc}") from exc
-        self.system_blocks: list[TextBlockParam] = [
-            {"type": "text", "text": self.system_prompt, "cache_control": {"type": "ephemeral"}}
-        ]
+        self.prompt_caching = cacheable(self.model, self.system_prompt)
+        """Whether the system prompt is long enough for the model's minimum cacheable prefix (then marked)."""
+        system_block: TextBlockParam = {"type": "text", "text": self.system_prompt}
+        if self.prompt_caching:
+            system_block["cache_control"] = {"type": "ephemeral"}
+        self.system_blocks: list[TextBlockParam] = [system_block]
         self.version = "claude:" + _digest(
             PROMPT_VERSION, self.model, self.system_prompt, self.templates.version
         )
@@ -565,7 +643,7 @@ class ClaudeNarrator:
         self, verdict: AccountVerdict, opportunity: ExpansionOpportunity, snapshot: AccountSnapshot | None
     ) -> _Task:
         facts = self._common_facts(verdict) | {"opportunity": facts_as_data(opportunity_facts(opportunity))}
-        kind = f"talk_track:{opportunity.opportunity_type.value}:{opportunity.key}"
+        kind = _talk_track_kind(opportunity)
         return _Task(
             verdict=verdict,
             task=_TASKS["talk_track"],
@@ -620,13 +698,55 @@ class ClaudeNarrator:
 
     # -- drivers ---------------------------------------------------------------------------------------
 
-    def _run(self, task: _Task) -> _Outcome:
+    def _remember(self, verdict: AccountVerdict, narratives: Iterable[Narrative]) -> None:
+        """Keep prepared narratives for the per-text methods, by (account, verdict fingerprint, kind)."""
+        for narrative in narratives:
+            self._prepared[(verdict.account_id, narrative.verdict_fingerprint, narrative.kind)] = narrative
+
+    def _recall(self, verdict: AccountVerdict, kinds: Sequence[str]) -> list[Narrative] | None:
+        """The prepared narratives of ``kinds`` for ``verdict`` (all of them), or None."""
+        found = [self._prepared.get((verdict.account_id, verdict.fingerprint, kind)) for kind in kinds]
+        return [n for n in found if n is not None] if all(n is not None for n in found) else None
+
+    def _skip(self, task: _Task, reason: str) -> None:
+        """``prepare`` gave up on ``task``: its per-text call writes the fallback at once, with ``reason``."""
+        for _, kind in task.outputs:
+            self._skipped[(task.verdict.account_id, task.verdict.fingerprint, kind)] = reason
+
+    def _ready(self, task: _Task) -> _Outcome | None:
+        """The cached narratives of ``task``; a fallback at once when prepare skipped it or Claude is off."""
         cached = self._cached(task)
         if cached is not None:
             self._add_usage(cached.usage)
             return cached
+        account, fingerprint = task.verdict.account_id, task.verdict.fingerprint
+        reason = next(
+            (r for _, kind in task.outputs if (r := self._skipped.get((account, fingerprint, kind)))), None
+        )
+        if reason is None and self.breaker.reason is not None:
+            reason = self.breaker.reason.removeprefix(f"{self.breaker.service} ")
+        if reason is not None:
+            exchange = _Exchange(self, task)
+            exchange._stop(reason)
+            outcome = exchange.outcome()
+            self._add_usage(outcome.usage)
+            return outcome
+        return None
+
+    def _settle(self, exchange: _Exchange, answered: bool) -> None:
+        """Tell the breaker how the exchange went (a transport failure counts; a rejected answer does not)."""
+        if answered:
+            self.breaker.record_success()
+        elif exchange.answer is None:
+            self.breaker.record_failure(exchange.reason or "no answer")
+
+    def _run(self, task: _Task) -> _Outcome:
+        ready = self._ready(task)
+        if ready is not None:
+            return ready
         _check_allowed(self._client)
         exchange = _Exchange(self, task)
+        answered = False
         while (request := exchange.next_request()) is not None:
             try:
                 message = self._client.messages.create(**request)
@@ -635,34 +755,9 @@ class ClaudeNarrator:
                 if wait:
                     time.sleep(wait)
                 continue
+            answered = True
             exchange.answered(message)
-        outcome = exchange.outcome()
-        self._store(task, outcome)
-        self._add_usage(outcome.usage)
-        return outcome
-
-    async def _arun(self, task: _Task, client: anthropic.AsyncAnthropic) -> _Outcome:
-        cached = self._cached(task)
-        if cached is not None:
-            self._add_usage(cached.usage)
-            return cached
-        _check_allowed(client)
-        exchange = _Exchange(self, task)
-        while (request := exchange.next_request()) is not None:
-            try:
-                # a hard deadline on top of the HTTP timeouts, so a trickling reply cannot overrun it
-                message = await asyncio.wait_for(
-                    client.messages.create(**request), timeout=float(request["timeout"]) + 0.25
-                )
-            except TimeoutError:
-                exchange._stop(f"no answer within the {self.timeout_seconds:g}s narration timeout")
-                continue
-            except Exception as exc:
-                wait = exchange.failed(exc)
-                if wait:
-                    await asyncio.sleep(wait)
-                continue
-            exchange.answered(message)
+        self._settle(exchange, answered)
         outcome = exchange.outcome()
         self._store(task, outcome)
         self._add_usage(outcome.usage)
@@ -680,12 +775,42 @@ class ClaudeNarrator:
             credentials["auth_token"] = sync.auth_token
         return anthropic.AsyncAnthropic(base_url=sync.base_url, max_retries=0, **credentials), True
 
+    # -- prepare: many texts ahead of their use ------------------------------------------------------
+
+    def prepare(self, requests: Sequence[NarrationRequest], *, max_in_flight: int | None = None) -> None:
+        """Write every text of ``requests`` now (concurrent, paced, batched, within the time budget).
+
+        The per-text methods then return them without a request; fallbacks say why. Each call starts a
+        new circuit breaker (a new scan tries Claude again) and forgets the previous call's texts.
+        ``max_in_flight`` None takes the narrator's. Call :meth:`aprepare` from inside a running event
+        loop. What it did is on :attr:`last_prepare`.
+        """
+        asyncio.run(self.aprepare(requests, max_in_flight=max_in_flight))
+
+    async def aprepare(
+        self, requests: Sequence[NarrationRequest], *, max_in_flight: int | None = None
+    ) -> None:
+        """The async form of :meth:`prepare`."""
+        from csm_rules.narration.claude_prepare import run_prepare
+
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        self.breaker = CircuitBreaker("claude", threshold=self.breaker_threshold)
+        self._prepared = {}
+        self._skipped = {}
+        self.last_prepare = await run_prepare(
+            self, requests, allow_batches=self.use_batches, max_in_flight=max_in_flight or self.max_in_flight
+        )
+
     # -- the Narrator protocol -------------------------------------------------------------------------
 
     def churn_explanation(
         self, verdict: AccountVerdict, *, snapshot: AccountSnapshot | None = None
     ) -> Narrative:
         """Why the account is (or is not) at risk, written by Claude and checked against the verdict."""
+        prepared = self._recall(verdict, ["churn_explanation"])
+        if prepared is not None:
+            return prepared[0]
         return self._run(self._explanation_task(verdict, snapshot)).narratives["text"]
 
     def talk_track(
@@ -696,6 +821,9 @@ class ClaudeNarrator:
         snapshot: AccountSnapshot | None = None,
     ) -> Narrative:
         """What to say about one expansion opportunity."""
+        prepared = self._recall(verdict, [_talk_track_kind(opportunity)])
+        if prepared is not None:
+            return prepared[0]
         return self._run(self._talk_track_task(verdict, opportunity, snapshot)).narratives["text"]
 
     def qbr_summaries(
@@ -707,33 +835,11 @@ class ClaudeNarrator:
     ) -> dict[str, Narrative]:
         """One summary per QBR section, all from one request."""
         check_sections(sections)
+        prepared = self._recall(verdict, [f"qbr:{s}" for s in sections])
+        if prepared is not None:
+            return dict(zip(sections, prepared, strict=True))
         return self._run(self._qbr_task(verdict, list(sections), snapshot)).narratives
 
     def alert_texts(self, verdict: AccountVerdict, explanation: Narrative) -> AlertTexts:
         """The alert's draft and chat texts: laid out by the templates around ``explanation`` (no request)."""
         return self.templates.alert_texts(verdict, explanation)
-
-    # -- async, for narrate_many -----------------------------------------------------------------------
-
-    async def achurn_explanation(
-        self,
-        verdict: AccountVerdict,
-        *,
-        client: anthropic.AsyncAnthropic,
-        snapshot: AccountSnapshot | None = None,
-    ) -> tuple[Narrative, NarrationUsage]:
-        """The churn explanation through ``client``, with what it cost."""
-        outcome = await self._arun(self._explanation_task(verdict, snapshot), client)
-        return outcome.narratives["text"], outcome.usage
-
-    async def atalk_track(
-        self,
-        verdict: AccountVerdict,
-        opportunity: ExpansionOpportunity,
-        *,
-        client: anthropic.AsyncAnthropic,
-        snapshot: AccountSnapshot | None = None,
-    ) -> tuple[Narrative, NarrationUsage]:
-        """One talk track through ``client``, with what it cost."""
-        outcome = await self._arun(self._talk_track_task(verdict, opportunity, snapshot), client)
-        return outcome.narratives["text"], outcome.usage

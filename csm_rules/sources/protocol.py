@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol, runtime_checkable
@@ -44,10 +44,15 @@ class SourceResult(BaseModel):
 
     @property
     def accounts_read(self) -> int:
-        """Accounts read: the snapshots plus each unreadable account once (several problems of one
-        account, at one location, count once; ``source`` problems are not accounts)."""
-        unreadable = {p.location for p in self.problems if p.scope == "account"}
-        return len(self.snapshots) + len(unreadable)
+        """Accounts read: see :func:`count_accounts`."""
+        return count_accounts(self.snapshots, self.problems)
+
+
+def count_accounts(snapshots: Sequence[AccountSnapshot], problems: Sequence[SourceProblem]) -> int:
+    """Accounts read: the snapshots plus each unreadable account once (several problems of one account,
+    at one location, count once; ``source`` problems are not accounts)."""
+    unreadable = {p.location for p in problems if p.scope == "account"}
+    return len(snapshots) + len(unreadable)
 
 
 @runtime_checkable
@@ -69,6 +74,11 @@ class SourceBatch:
     snapshots: tuple[AccountSnapshot, ...]
     problems: tuple[SourceProblem, ...] = ()
     total: int = 0
+
+    @property
+    def accounts_read(self) -> int:
+        """Accounts in this batch: see :func:`count_accounts`."""
+        return count_accounts(self.snapshots, self.problems)
 
 
 @runtime_checkable

@@ -85,7 +85,8 @@ def test_the_host_example_runs_end_to_end_and_reruns_cleanly(
         assert second.alerts_delivered == 0  # the alert log cools them down: nothing re-sent
         assert len(bus.xrange(key)) == len(events)
         assert len(chat.messages()) == first.alerts_delivered
-        assert len(server.pages(workspace.qbr.data_source_id)) == 24
+        # each QBR went out with its internal prep page (its own page, key "...:prep"), and nothing twice
+        assert len(server.pages(workspace.qbr.data_source_id)) == 2 * 24
 
         scheduler = agent.scheduler()
         run = scheduler.run("qbr_check")

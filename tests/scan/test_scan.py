@@ -57,7 +57,9 @@ def test_scan_of_the_sample_covers_every_output(tmp_path: Path) -> None:
     drafts = list((tmp_path / "drafts").glob("*.eml"))
     assert 0 < len(drafts) <= report.alerts_delivered
     assert len(_jsonl(tmp_path / "health_updates.jsonl")) == report.accounts_scored
-    assert len(list((tmp_path / "qbr").glob("*.md"))) == report.qbrs_written
+    # each customer QBR and its internal prep page (qbr.write_prep)
+    assert report.qbr_preps_written == report.qbrs_written
+    assert len(list((tmp_path / "qbr").glob("*.md"))) == report.qbrs_written + report.qbr_preps_written
 
 
 def test_rerun_the_same_day_duplicates_nothing(tmp_path: Path) -> None:
@@ -109,7 +111,8 @@ def test_a_scan_killed_half_way_completes_without_duplicates_on_rerun(tmp_path: 
     tasks = _jsonl(crashed / "expansion_tasks.jsonl")
     keys = [t["idempotency_key"] for t in tasks]
     assert len(keys) == len(set(keys)) == reference.expansion_tasks_dispatched
-    assert len(list((crashed / "qbr").glob("*.md"))) == reference.qbrs_written
+    files = reference.qbrs_written + reference.qbr_preps_written
+    assert len(list((crashed / "qbr").glob("*.md"))) == files
 
 
 class _BrokenChat:

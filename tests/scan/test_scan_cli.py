@@ -93,5 +93,6 @@ def test_scan_reads_and_writes_notion_when_configured(
         assert not report["failures"]
         methods = [(r.method, r.path) for r in server.requests]
         assert any(m == "PATCH" and p.startswith("/v1/pages/") for m, p in methods)
-        assert sum(1 for m, p in methods if m == "POST" and p == "/v1/pages") == 2
+        # two QBR pages, each with its internal prep page
+        assert sum(1 for m, p in methods if m == "POST" and p == "/v1/pages") == 4
     assert server.token not in json.dumps(report)

@@ -112,7 +112,8 @@ def test_a_scan_fsyncs_once_per_file_per_batch(tmp_path: Path, monkeypatch: pyte
     assert all(jsonl_syncs.count(name) <= 3 for name in names)
     assert len(jsonl_syncs) < records
     qbr_syncs = [p for p in synced if p.endswith(".md")]
-    assert len(qbr_syncs) == report.qbrs_written  # each file once, whatever rewrote it
+    # each file once (a QBR and its prep page), whatever rewrote it
+    assert len(qbr_syncs) == report.qbrs_written + report.qbr_preps_written
 
 
 def test_atomic_files_show_old_or_whole_new_and_sync_file_and_directory_once(tmp_path: Path) -> None:
