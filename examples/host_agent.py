@@ -8,12 +8,16 @@ ship in csm-rules, and runs the main job once or on the CSMScheduler:
     NOTION_TOKEN=… CSM_NOTION_ACCOUNTS_DB=… CSM_NOTION_QBR_DB=… \
     CSM_REDIS_URL=redis://127.0.0.1:6379/0 CSM_TENANT_ID=acme \
     CSM_GOOGLE_CHAT_WEBHOOK=https://chat.googleapis.com/v1/spaces/…/messages?key=…&token=… \
-    GOOGLE_APPLICATION_CREDENTIALS=gmail-compose.json  python examples/host_agent.py --once
+    GOOGLE_APPLICATION_CREDENTIALS=gmail-compose.json \
+    CSM_STATE_URL=postgresql+psycopg://csm@db/host CSM_STATE_SCHEMA=tenant_acme \
+    python examples/host_agent.py --once
 
 Each channel is optional: one whose variable is unset is reported as skipped. Set ANTHROPIC_API_KEY to
-have Claude write the texts (the templates remain the fallback). A same-day re-run re-sends nothing:
-the alert log and the completed-QBR store live in ``--state`` (swap in the state store when you run
-several workers), and QBR pages are found again by their idempotency key.
+have Claude write the texts (the templates remain the fallback). Everything the CSM must remember —
+verdict history, the alert cooldown, completed QBRs and a claim on every action — is in the state store:
+the host's PostgreSQL (``CSM_STATE_URL``, one schema per tenant with ``CSM_STATE_SCHEMA``), so several
+workers share the work and each action happens once; without it, a SQLite file in ``--state``. A
+same-day re-run re-sends nothing, and QBR pages are found again by their idempotency key.
 """
 
 from __future__ import annotations
@@ -29,8 +33,6 @@ from typing import Any, Literal
 from csm_rules import load_config
 from csm_rules.jobs.scan import ScanReport, scan
 from csm_rules.jobs.scheduler import CSMScheduler
-from csm_rules.local.alert_log import JsonlAlertLog
-from csm_rules.local.qbr_store import JsonlCompletedQBRStore
 from csm_rules.narration import Narrator, TemplateNarrator
 from csm_rules.notion import NotionCSMAdapter, RateLimiter
 from csm_rules.outputs.channels import Sinks
@@ -38,6 +40,7 @@ from csm_rules.outputs.expansion_tasks import ExpansionTask
 from csm_rules.sinks.gmail import COMPOSE_SCOPE, GmailDraftSink
 from csm_rules.sinks.google_chat import GoogleChatSink
 from csm_rules.sinks.redis_streams import RedisStreamEventSink
+from csm_rules.state.store import StateStore
 
 
 @dataclass
@@ -66,13 +69,12 @@ class CSMAgent:
     gmail: GmailDraftSink | None
     chat: GoogleChatSink | None
     sales: SalesAgentQueue
-    state_dir: Path
+    state: StateStore
 
     def run(
         self, as_of: date, *, steps: Sequence[str] = ("health", "alerts", "expansions", "qbrs")
     ) -> ScanReport:
         """One pass of the main job: Notion in; Notion, Redis Streams, Gmail drafts and Google Chat out."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         return scan(
             self.adapter,
             as_of=as_of,
@@ -81,14 +83,14 @@ class CSMAgent:
             sinks=Sinks(health=self.adapter, events=self.events, drafts=self.gmail, chat=self.chat),
             dispatcher=self.sales,
             qbr_writer=self.adapter,  # QBR pages in Notion, found again by key: never duplicated
-            alert_log=JsonlAlertLog(self.state_dir / "alert_log.jsonl"),  # cooldown across runs
-            qbr_store=JsonlCompletedQBRStore(self.state_dir / "completed_qbrs.jsonl"),
+            state=self.state,  # history, cooldown, completed QBRs, and a claim before every action
             steps=set(steps),
         )
 
     def close(self) -> None:
-        """Close the Notion, Redis and Chat clients."""
+        """Close the Notion, Redis and Chat clients and the state store."""
         self.adapter.close()
+        self.state.close()
         if self.events is not None:
             self.events.close()
         if self.chat is not None:
@@ -137,7 +139,12 @@ def build_agent(
 
         credentials, _ = google.auth.default(scopes=[COMPOSE_SCOPE])
         gmail = GmailDraftSink.from_credentials(credentials)
-    return CSMAgent(adapter, narrator, events, gmail, chat, SalesAgentQueue(), state_dir)
+    if env.get("CSM_STATE_URL"):  # the host's database (e.g. its SQLAlchemy engine's URL), schema per tenant
+        state = StateStore(env["CSM_STATE_URL"], schema=env.get("CSM_STATE_SCHEMA"))
+    else:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        state = StateStore(f"sqlite:///{state_dir / 'state.db'}")
+    return CSMAgent(adapter, narrator, events, gmail, chat, SalesAgentQueue(), state)
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

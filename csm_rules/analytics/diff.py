@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from csm_rules.analytics.columns import PortfolioScores
+from csm_rules.config.schema import WeightsFile
 from csm_rules.domain.vocabulary import CHURN_ORDER, Band, ChurnLevel
 
-__all__ = ["AccountChange", "ConfigDiff", "diff_scores"]
+__all__ = ["AccountChange", "ConfigDiff", "diff_scores", "weight_set_of", "weight_sets_changed"]
+
+#: The name of the top-level weight set (accounts whose segment has no weight set of its own).
+DEFAULT_WEIGHT_SET = "default"
 
 #: Row/column order of the migration matrix.
 MIGRATION_ORDER: tuple[Band, ...] = (Band.RED, Band.AMBER, Band.GREEN)
@@ -25,6 +30,9 @@ class AccountChange:
     new_band: Band
     old_level: ChurnLevel
     new_level: ChurnLevel
+    name: str | None = None
+    weight_set: str = DEFAULT_WEIGHT_SET
+    """The weight set of the new config that scored the account ("default" or a segment name)."""
 
     @property
     def delta(self) -> float:
@@ -42,6 +50,15 @@ class ConfigDiff:
     migration: list[list[int]]
     level_changes: dict[str, dict[str, int]]
     changed: list[AccountChange]
+    weight_sets_changed: list[str] = field(default_factory=list)
+    """The weight sets whose weights differ between the two configs ("default" and/or segment names)."""
+
+    def changed_by_weight_set(self) -> dict[str, int]:
+        """Changed accounts per weight set that scored them, largest first."""
+        counts: dict[str, int] = {}
+        for change in self.changed:
+            counts[change.weight_set] = counts.get(change.weight_set, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     @property
     def band_changes(self) -> int:
@@ -60,9 +77,14 @@ class ConfigDiff:
                 "counts": self.migration,
             },
             "level_changes": self.level_changes,
+            "weight_sets_changed": self.weight_sets_changed,
+            "changed_by_weight_set": self.changed_by_weight_set(),
+            "changed_accounts_listed": len(shown),
             "changed_accounts": [
                 {
                     "account_id": c.account_id,
+                    "name": c.name,
+                    "weight_set": c.weight_set,
                     "old_score": c.old_score,
                     "new_score": c.new_score,
                     "delta": c.delta,
@@ -76,8 +98,35 @@ class ConfigDiff:
         }
 
 
-def diff_scores(base: PortfolioScores, new: PortfolioScores) -> ConfigDiff:
-    """Compare two scorings of the same accounts (same order, as :func:`score_portfolio` gives them)."""
+def weight_set_of(segment: str | None, weights: WeightsFile) -> str:
+    """Which weight set scores an account of ``segment``: its segment's own set, else "default"."""
+    if segment is not None and segment.lower() in weights.segments:
+        return segment.lower()
+    return DEFAULT_WEIGHT_SET
+
+
+def weight_sets_changed(base: WeightsFile, new: WeightsFile) -> list[str]:
+    """The weight sets that differ (weights changed, or the set added or removed): "default" first."""
+    touched = [DEFAULT_WEIGHT_SET] if base.weights != new.weights else []
+    for name in sorted(set(base.segments) | set(new.segments)):
+        if base.segments.get(name) != new.segments.get(name):
+            touched.append(name)
+    return touched
+
+
+def diff_scores(
+    base: PortfolioScores,
+    new: PortfolioScores,
+    *,
+    names: Sequence[str | None] | None = None,
+    base_weights: WeightsFile | None = None,
+    new_weights: WeightsFile | None = None,
+) -> ConfigDiff:
+    """Compare two scorings of the same accounts (same order, as :func:`score_portfolio` gives them).
+
+    ``names`` (account names, same order) and the two weight files, when given, let each change say which
+    account it is and which weight set scored it, and the diff list the weight sets that differ.
+    """
     if base.account_ids != new.account_ids:
         raise ValueError("the two scorings must cover the same accounts in the same order")
     position = {band: index for index, band in enumerate(MIGRATION_ORDER)}
@@ -94,7 +143,15 @@ def diff_scores(base: PortfolioScores, new: PortfolioScores) -> ConfigDiff:
         if base.scores[i] != new.scores[i] or old_band is not new_band or old_level is not new_level:
             changed.append(
                 AccountChange(
-                    account_id, base.scores[i], new.scores[i], old_band, new_band, old_level, new_level
+                    account_id,
+                    base.scores[i],
+                    new.scores[i],
+                    old_band,
+                    new_band,
+                    old_level,
+                    new_level,
+                    names[i] if names is not None else None,
+                    weight_set_of(new.segments[i], new_weights) if new_weights else DEFAULT_WEIGHT_SET,
                 )
             )
     changed.sort(key=lambda c: (-abs(c.new_score - c.old_score), c.old_band is c.new_band, c.account_id))
@@ -107,4 +164,5 @@ def diff_scores(base: PortfolioScores, new: PortfolioScores) -> ConfigDiff:
         for old in CHURN_ORDER
         if old.value in level_changes
     }
-    return ConfigDiff(len(base.account_ids), migration, ordered_levels, changed)
+    touched = weight_sets_changed(base_weights, new_weights) if base_weights and new_weights else []
+    return ConfigDiff(len(base.account_ids), migration, ordered_levels, changed, touched)

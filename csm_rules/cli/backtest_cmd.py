@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,17 @@ from csm_rules.analytics.headroom import Headroom, headroom
 from csm_rules.analytics.metrics import BacktestReport, backtest
 from csm_rules.analytics.suggest import WeightSuggestion, suggest_weights
 from csm_rules.analytics.weights_yaml import rewrite_weights
-from csm_rules.cli.common import add_config_options, load_config_from_args, read_portfolio_with_outcomes
+from csm_rules.cli.common import (
+    add_as_of_option,
+    add_config_options,
+    load_config_from_args,
+    outcomes_path,
+    stream_with_outcomes,
+)
 from csm_rules.cli.output import add_format_option, print_json, render_table
 from csm_rules.config.loader import Config, load_config
 from csm_rules.domain.snapshot import AccountSnapshot
+from csm_rules.errors import CsmRulesError
 from csm_rules.sources.portfolio_files import Outcome
 
 NAME = "backtest"
@@ -32,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         help="portfolio with `churned` / `churn_date` columns (default: bundled sample)",
     )
-    parser.add_argument("--as-of", type=date.fromisoformat, help="date for rows without their own as_of")
+    add_as_of_option(parser)
     add_config_options(parser)
     parser.add_argument(
         "--suggest-weights",
@@ -93,13 +100,15 @@ def _print_report(report: BacktestReport) -> None:
     )
 
 
-def _counted(snapshots: Sequence[AccountSnapshot], outcomes: Mapping[str, Outcome]) -> list[bool | None]:
-    """Per snapshot its outcome, or None when it has none or churned on or before its ``as_of``."""
+def _counted(
+    account_ids: Sequence[str], dates: Sequence[date], outcomes: Mapping[str, Outcome]
+) -> list[bool | None]:
+    """Per account its outcome, or None when it has none or churned on or before its ``as_of``."""
     counted: list[bool | None] = []
-    for snapshot in snapshots:
-        outcome = outcomes.get(snapshot.account_id)
+    for account_id, as_of in zip(account_ids, dates, strict=True):
+        outcome = outcomes.get(account_id)
         before = outcome is not None and not (
-            outcome.churned and outcome.churn_date is not None and snapshot.as_of >= outcome.churn_date
+            outcome.churned and outcome.churn_date is not None and as_of >= outcome.churn_date
         )
         counted.append(outcome.churned if before and outcome is not None else None)
     return counted
@@ -178,17 +187,36 @@ def _write_suggestion(
 def run(args: argparse.Namespace) -> int:
     """Score once, compare with the outcomes, show the headroom, optionally suggest weights."""
     config = load_config_from_args(args)
-    portfolio, outcomes = read_portfolio_with_outcomes(args)
-    snapshots = portfolio.snapshots
+    path = outcomes_path(args)
     if args.suggest_weights:
         require_numpy()
-    matrix = SubscoreMatrix.from_snapshots(snapshots, config) if has_numpy() else None
-    scores = score_portfolio(snapshots, config, matrix=matrix)
-    report = backtest(
-        scores.account_ids, [s.as_of for s in snapshots], scores.scores, scores.bands, scores.levels, outcomes
-    )
-    result: dict[str, Any] = {"config_fingerprint": config.fingerprint, **report.to_dict()}
-    counted = _counted(snapshots, outcomes)
+    outcomes: dict[str, Outcome] = {}
+    dates: list[date] = []
+    kept: list[AccountSnapshot] = []  # only without numpy: the account-by-account path needs them
+
+    def recorded() -> Iterator[AccountSnapshot]:
+        for snapshot, outcome in stream_with_outcomes(args, path, label="backtesting"):
+            dates.append(snapshot.as_of)
+            if outcome is not None:
+                outcomes[snapshot.account_id] = outcome
+            yield snapshot
+
+    if has_numpy():
+        matrix: SubscoreMatrix | None = SubscoreMatrix.from_snapshots(recorded(), config)
+    else:
+        matrix, kept = None, list(recorded())
+    if not outcomes:
+        raise CsmRulesError(
+            f"{path} has no churn outcomes: add a `churned` column (and optionally `churn_date`)"
+        )
+    scores = score_portfolio(kept, config, matrix=matrix)
+    report = backtest(scores.account_ids, dates, scores.scores, scores.bands, scores.levels, outcomes)
+    result: dict[str, Any] = {
+        "outcomes_file": str(path),
+        "config_fingerprint": config.fingerprint,
+        **report.to_dict(),
+    }
+    counted = _counted(scores.account_ids, dates, outcomes)
     room = headroom(matrix, counted, scores.scores) if matrix is not None else None
     result["headroom"] = room.to_dict() if room is not None else None
     suggestion = None
@@ -202,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(result)
     else:
+        print(f"outcomes from {path}")
         _print_report(report)
         if room is not None:
             _print_headroom(room)

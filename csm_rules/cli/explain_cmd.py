@@ -8,19 +8,18 @@ from typing import Any
 from csm_rules.cli.common import (
     add_account_arguments,
     add_config_options,
-    find_account,
+    find_accounts,
     load_config_from_args,
 )
 from csm_rules.cli.output import add_format_option, print_json, render_table
 from csm_rules.domain.verdict import AccountVerdict, MatchedCondition
 from csm_rules.engine import evaluate
 from csm_rules.narration import TemplateNarrator
+from csm_rules.text.escape import terminal_text
 from csm_rules.text.labels import TRIGGER_KIND_LABELS, trigger_kinds
 
 NAME = "explain"
-HELP = (
-    "Explain one account's verdict: contributions by effect, caps, override, gaps, churn triggers, narrative."
-)
+HELP = "Explain accounts' verdicts: contributions by effect, caps, override, gaps, churn triggers, narrative."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,26 +59,38 @@ def _values(value: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the explanation (table) or the verdict with effects and narrative (JSON)."""
+    """Print each account's explanation (table), or JSON: one object for one id, a list for several."""
     config = load_config_from_args(args)
-    snapshot = find_account(args)
-    verdict = evaluate(snapshot, config)
-    explanation = TemplateNarrator().churn_explanation(verdict, snapshot=snapshot)
-    rows = effects(verdict)
+    narrator = TemplateNarrator()
+    items = []
+    for index, snapshot in enumerate(find_accounts(args)):
+        verdict = evaluate(snapshot, config)
+        explanation = narrator.churn_explanation(verdict, snapshot=snapshot)
+        if args.format == "json":
+            items.append(
+                {
+                    "verdict": verdict.model_dump(),
+                    "effects": [
+                        {**r, "value": {k: str(getattr(v, "value", v)) for k, v in r["value"].items()}}
+                        for r in effects(verdict)
+                    ],
+                    "explanation": {"text": explanation.text, "narrator": explanation.narrator},
+                }
+            )
+            continue
+        if index:
+            print("\n" + "=" * 78 + "\n")
+        _print_explanation(verdict, explanation.text, explanation.narrator)
     if args.format == "json":
-        print_json(
-            {
-                "verdict": verdict.model_dump(),
-                "effects": [
-                    {**r, "value": {k: str(getattr(v, "value", v)) for k, v in r["value"].items()}}
-                    for r in rows
-                ],
-                "explanation": {"text": explanation.text, "narrator": explanation.narrator},
-            }
-        )
-        return 0
+        print_json(items[0] if len(items) == 1 else items)
+    return 0
+
+
+def _print_explanation(verdict: AccountVerdict, text: str, narrator: str) -> None:
+    rows = effects(verdict)
     health, churn = verdict.health, verdict.churn
     name = f"{verdict.account_name} ({verdict.account_id})" if verdict.account_name else verdict.account_id
+    name = terminal_text(name)
     print(
         f"{name} as of {verdict.as_of}: score {health.score:.1f} {health.band.value},"
         f" churn {churn.level.value}"
@@ -129,5 +140,4 @@ def run(args: argparse.Namespace) -> int:
             f"${opportunity.estimated_arr_impact:,.0f} ({opportunity.confidence.value}) — "
             f"{_conditions(opportunity.evidence) or opportunity.title}"
         )
-    print(f"\n{explanation.text}\n— written by the {explanation.narrator} narrator")
-    return 0
+    print(terminal_text(f"\n{text}\n— written by the {narrator} narrator"))

@@ -618,7 +618,12 @@ class _ScanJob:
                     )
                 )
             elif action.kind == "qbr":
-                requests.append(NarrationRequest("qbr_summaries", account.verdict, account.snapshot))
+                # A QBR-only run (the scheduler's QBR jobs) has no rep waiting: its texts may take the
+                # slower, cheaper path (Claude's Message Batches).
+                urgent = self.steps != frozenset({"qbrs"})
+                requests.append(
+                    NarrationRequest("qbr_summaries", account.verdict, account.snapshot, urgent=urgent)
+                )
         if not requests:
             return
         try:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import math
 import re
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -342,36 +343,85 @@ def _flattened_columns() -> dict[str, tuple[str, str, _Kind]]:
 _FLATTENED = _flattened_columns()
 
 
-def _convert(text: str, kind: _Kind) -> Any:
-    """One stripped, non-empty CSV cell as the value its field declares; ValueError says what was expected."""
-    if kind == "text":
-        return text
-    if kind == "custom":
-        return float(text) if _FLOAT.fullmatch(text) else text
-    if kind == "int":
-        if not _INT.fullmatch(text):
-            raise ValueError("expected a whole number")
-        return int(text.split(".")[0])
-    if kind == "float":
-        if not _FLOAT.fullmatch(text):
-            raise ValueError("expected a number")
-        return float(text)
-    if kind == "date":
+def _text_cell(text: str) -> Any:
+    return text
+
+
+def _int_cell(text: str) -> Any:
+    # int() is the fast path; it also takes "1_000", which the file format does not
+    if "_" not in text:
         try:
-            return date.fromisoformat(text)
+            return int(text)
         except ValueError:
-            raise ValueError("expected a date as YYYY-MM-DD") from None
-    if kind == "bool":
-        folded = text.lower()
-        if folded in _TRUE or folded in _FALSE:
-            return folded in _TRUE
-        raise ValueError("expected true or false")
-    if kind == "text_list" and not text.startswith("["):
-        return [part.strip() for part in text.split(";") if part.strip()]
+            pass
+    if not _INT.fullmatch(text):
+        raise ValueError("expected a whole number")
+    return int(text.split(".")[0])
+
+
+def _float_cell(text: str) -> Any:
+    # float() is the fast path; it also takes "nan", "inf" and "1_0", which go through the pattern
+    if "_" not in text:
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(value):
+                return value
+    if not _FLOAT.fullmatch(text):
+        raise ValueError("expected a number")
+    return float(text)
+
+
+def _date_cell(text: str) -> Any:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected a date as YYYY-MM-DD") from None
+
+
+def _bool_cell(text: str) -> Any:
+    folded = text.lower()
+    if folded in _TRUE or folded in _FALSE:
+        return folded in _TRUE
+    raise ValueError("expected true or false")
+
+
+def _json_cell(text: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_unique_object)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def _custom_cell(text: str) -> Any:
+    # a custom signal's input: a number when it reads as one, else a category
+    return float(text) if _FLOAT.fullmatch(text) else text
+
+
+def _text_list_cell(text: str) -> Any:
+    if text.startswith("["):
+        return _json_cell(text)
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+#: One stripped, non-empty CSV cell as the value its field declares; ValueError says what was expected.
+_CONVERTERS: dict[_Kind, Callable[[str], Any]] = {
+    "text": _text_cell,
+    "int": _int_cell,
+    "float": _float_cell,
+    "date": _date_cell,
+    "bool": _bool_cell,
+    "text_list": _text_list_cell,
+    "json": _json_cell,
+    "custom": _custom_cell,
+}
+
+
+def _convert(text: str, kind: _Kind) -> Any:
+    """One stripped, non-empty CSV cell as the value its field declares; ValueError says what was expected."""
+    return _CONVERTERS[kind](text)
 
 
 # --- duplicate keys in JSON ---------------------------------------------------------------------------------
@@ -511,6 +561,11 @@ class _Column:
     key: str | None  # the key inside the field for flattened columns (owner.email → "email")
     kind: _Kind
 
+    @property
+    def convert(self) -> Callable[[str], Any]:
+        """The cell converter of this column's kind."""
+        return _CONVERTERS[self.kind]
+
 
 def _csv_columns(header: list[str], where: str) -> list[_Column]:
     columns: list[_Column] = []
@@ -557,6 +612,8 @@ def _csv_rows(path: Path, where: str) -> Iterator[_Row]:
                 raise SourceError(f"{where}:1: empty file; expected a header row naming the columns")
             columns = _csv_columns(header, where)
             id_index = [column.name for column in columns].index("account_id")
+            index = {column.name: position for position, column in enumerate(columns)}
+            converters = [(column, column.convert) for column in columns]
             last_line = reader.line_num
             for cells in reader:
                 start, last_line = last_line + 1, reader.line_num  # a quoted cell may span several lines
@@ -569,25 +626,47 @@ def _csv_rows(path: Path, where: str) -> Iterator[_Row]:
                     error = _CellError(None, None, message)
                     yield _Row(location, None, account_id=given_id or None, errors=(error,))
                     continue
-                yield _csv_row(location, columns, cells)
+                yield _csv_row(location, converters, index, cells)
         except csv.Error as exc:
             raise SourceError(f"{where}:{reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError as exc:
             raise SourceError(f"{where}:{reader.line_num + 1}: not UTF-8 text ({exc.reason})") from None
 
 
-def _csv_row(location: str, columns: list[_Column], cells: list[str]) -> _Row:
+class _CsvCells(Mapping[str, str]):
+    """A CSV row's non-empty cells as written, by column name; built only when a problem quotes one."""
+
+    def __init__(self, index: Mapping[str, int], cells: list[str]) -> None:
+        self._index, self._cells = index, cells
+
+    def __getitem__(self, name: str) -> str:
+        cell = self._cells[self._index[name]]
+        if not cell.strip():
+            raise KeyError(name)
+        return cell
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, i in self._index.items() if self._cells[i].strip())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _csv_row(
+    location: str,
+    columns: list[tuple[_Column, Callable[[str], Any]]],
+    index: Mapping[str, int],
+    cells: list[str],
+) -> _Row:
     fields: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {}
-    raw: dict[str, str] = {}
     errors: list[_CellError] = []
-    for column, cell in zip(columns, cells, strict=True):
+    for (column, convert), cell in zip(columns, cells, strict=True):
         text = cell.strip()
         if not text:
             continue  # an empty cell is a missing value, never an empty string or zero
-        raw[column.name] = cell
         try:
-            value = _convert(text, column.kind)
+            value = convert(text)
         except ValueError as exc:
             errors.append(_CellError(column.name, cell, str(exc)))
             continue
@@ -595,6 +674,7 @@ def _csv_row(location: str, columns: list[_Column], cells: list[str]) -> _Row:
             fields[column.field] = value
         else:
             nested.setdefault(column.field, {})[column.key] = value
+    raw = _CsvCells(index, cells)
     aliases: dict[str, str] = {}
     for name, parts in nested.items():
         if name in fields:

@@ -24,7 +24,15 @@ from csm_rules.cli import backtest_cmd, diff_cmd, explain_cmd, qbr_cmd, report_c
 from csm_rules.sources.portfolio_files import FileSource, sample_outcomes_path, sample_portfolio_path
 
 ANALYST: tuple[ModuleType, ...] = (explain_cmd, diff_cmd, backtest_cmd, report_cmd, qbr_cmd)
-CHARTS = ("score-distribution", "band-by-segment", "signal-drag", "roc", "churn-by-band", "band-migration")
+CHARTS = (
+    "score-distribution",
+    "band-by-segment",
+    "signal-drag",
+    "arr-by-band",
+    "roc",
+    "churn-by-band",
+    "band-migration",
+)
 
 
 def run_cli(argv: Sequence[str], monkeypatch: pytest.MonkeyPatch) -> int:
@@ -259,14 +267,52 @@ def test_report_in_headless_chromium(
     ).stdout
     for chart in CHARTS:
         assert f'id="chart-{chart}"' in dom and f'data-chart="{chart}"' in dom
+    _check_report_dom(dom, heavier_weights)
     shot = tmp_path / "report.png"
     subprocess.run(
-        [*flags, f"--screenshot={shot}", "--window-size=1280,2000", report.as_uri()],
+        [*flags, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars", report.as_uri()],
         capture_output=True,
         timeout=60,
         check=True,
     )
     assert _png_colours(shot.read_bytes()) > 20  # not blank: bars in three band colours, text, axes
+    print(f"report screenshot: {shot}")  # pytest -s shows where to look
+
+
+def _check_report_dom(dom: str, weights: Path) -> None:
+    """What a CS leader needs, read back from the DOM Chromium built."""
+    import re
+
+    assert re.search(r'id="provenance">As of <b>2025-11-24</b> · source [^<]*sample_outcomes\.jsonl', dom)
+    result, _ = FileSource(sample_outcomes_path()).read_with_outcomes()
+    config = load_config(weights=weights)
+    by_id = {s.account_id: s for s in result.snapshots}
+    at_risk = re.search(r'<table id="accounts-at-risk">(.*?)</table>', dom, re.S)
+    assert at_risk is not None
+    ids = re.findall(r'<tr data-account="([^"]+)">', at_risk.group(1))
+    assert len(ids) == 25
+    alerting = [s for s in result.snapshots if evaluate(s, config).should_alert]
+    expected = sorted(alerting, key=lambda s: (-(s.arr or 0.0), s.account_id))[:25]
+    assert ids == [s.account_id for s in expected]  # the most ARR at risk first, under the report's config
+    header = at_risk.group(1).split("</thead>")[0]
+    for column in ("Account", "Owner", "ARR", "Renewal", "Band", "Churn risk", "Top reason"):
+        assert f">{column}</th>" in header
+    renewals = re.search(r'<table id="renewals">(.*?)</table>', dom, re.S)
+    assert renewals is not None
+    days = [by_id[i].days_to_renewal for i in re.findall(r'<tr data-account="([^"]+)">', renewals.group(1))]
+    assert days and all(d is not None and 0 <= d <= 90 for d in days) and days == sorted(days)  # type: ignore[type-var]
+    edges = re.findall(r'data-edge="(AMBER|GREEN)" x1="([0-9.]+)"', dom)
+    assert [e[0] for e in edges] == ["AMBER", "GREEN"] and float(edges[0][1]) < float(edges[1][1])
+    for axis in (
+        "health score (0–100)",
+        "accounts",
+        "average health points lost per account",
+        "false-positive",
+    ):
+        assert axis in dom
+    assert re.search(r'<svg id="chart-[a-z-]+"[^>]* width="', dom) is None  # scales with the page
+    assert "@media print" in dom
+    assert "feature_adoption" not in dom.split("<body>", 1)[1]  # plain-language labels, not config ids
 
 
 def test_explain_and_score_name_every_trigger_once(

@@ -1,4 +1,5 @@
-"""examples/host_agent.py against local fakes (Notion, Google Chat, Gmail's HTTP double) and real Redis."""
+"""examples/host_agent.py against local fakes (Notion, Google Chat, Gmail's HTTP double), the real Redis
+and the real PostgreSQL (the state store in a tenant schema)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from types import ModuleType
 
 import pytest
 import redis
+import sqlalchemy
 from googleapiclient.http import HttpMockSequence
 
 from csm_rules.notion import RateLimiter
@@ -35,10 +37,19 @@ def host() -> ModuleType:
 
 
 def test_the_host_example_runs_end_to_end_and_reruns_cleanly(
-    host: ModuleType, tmp_path: Path, request: pytest.FixtureRequest, redis_url: str
+    host: ModuleType, tmp_path: Path, request: pytest.FixtureRequest, redis_url: str, postgres_url: str
 ) -> None:
     as_of = date(2026, 11, 24)
     tenant = f"test-{uuid.uuid4().hex[:12]}"
+    schema = f"csm_{tenant.replace('-', '_')}"
+
+    def drop_schema() -> None:
+        engine = sqlalchemy.create_engine(postgres_url)
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+    request.addfinalizer(drop_schema)
     bus = redis.Redis.from_url(redis_url, decode_responses=True)
     request.addfinalizer(bus.close)
     request.addfinalizer(lambda: [bus.delete(k) for k in bus.scan_iter(f"t:{tenant}:*")])
@@ -53,6 +64,8 @@ def test_the_host_example_runs_end_to_end_and_reruns_cleanly(
             "CSM_REDIS_URL": redis_url,
             "CSM_TENANT_ID": tenant,
             "CSM_GOOGLE_CHAT_WEBHOOK": chat.url,
+            "CSM_STATE_URL": postgres_url,
+            "CSM_STATE_SCHEMA": schema,
         }
         agent = host.build_agent(
             environ, state_dir=tmp_path, limiter=RateLimiter(rate=1000, burst=1000), gmail_http=gmail

@@ -214,6 +214,24 @@ def test_a_preparing_narrator_gets_only_the_texts_of_claimed_actions(
     assert again.prepared == []
 
 
+class _UrgencyNarrator(TemplateNarrator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urgent: set[bool] = set()
+
+    def prepare(self, requests: Any) -> None:
+        self.urgent.update(r.urgent for r in requests if r.kind == "qbr_summaries")
+
+
+def test_a_qbr_only_run_lets_its_qbr_texts_wait(tmp_path: Path) -> None:
+    source = FileSource(generated(tmp_path / "p.jsonl", 20))
+    scheduled, daily = _UrgencyNarrator(), _UrgencyNarrator()
+    scan(source, as_of=AS_OF, sinks=LocalSinks(tmp_path / "a"), narrator=scheduled, steps={"qbrs"})
+    scan(source, as_of=AS_OF, sinks=LocalSinks(tmp_path / "b"), narrator=daily)
+    assert scheduled.urgent == {False}  # may go through Claude's Message Batches
+    assert daily.urgent == {True}
+
+
 def test_narration_counters_include_qbr_sections(tmp_path: Path) -> None:
     source = FileSource(generated(tmp_path / "p.jsonl", 30))
     calls: list[NarrationCall] = []
