@@ -22,6 +22,7 @@ from typing import Any
 from csm_rules.analytics.columns import PortfolioScores, SubscoreMatrix, WeightsLike, row_weights
 from csm_rules.analytics.diff import MIGRATION_ORDER, ConfigDiff
 from csm_rules.analytics.metrics import BacktestReport
+from csm_rules.domain.periods import within_days
 from csm_rules.domain.signals import signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
@@ -169,7 +170,7 @@ class ReportCollector:
             )
             self._seen[signal] = self._seen.get(signal, 0) + 1
         days = snapshot.days_to_renewal
-        soon = days is not None and 0 <= days <= RENEWAL_WINDOW_DAYS
+        soon = within_days(days, RENEWAL_WINDOW_DAYS)
         if not (verdict.should_alert or soon):
             return
         row = AccountRow(
