@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from csm_rules.cli.common import add_config_options, load_config_from_args
-from csm_rules.cli.output import add_format_option, print_json, render_table
+from csm_rules.cli.output import add_format_option, print_json, render_table, summarise_ids
 from csm_rules.config.loader import Config
 from csm_rules.config.yaml_files import read_yaml
 from csm_rules.errors import ConfigError, SourceError
@@ -32,8 +32,11 @@ from csm_rules.outputs.qbr_state import QBRWriter
 from csm_rules.sources.portfolio_files import FileSource, sample_portfolio_path
 from csm_rules.sources.protocol import PortfolioSource
 from csm_rules.state.store import StateStore
+from csm_rules.text.escape import terminal_text
 
 NAME = "scan"
+#: How many planned actions a dry run prints (JSON lists them all).
+SHOWN_PLANNED = 40
 HELP = "Run the main job: score, alert, hand off expansions, write due QBRs (default: bundled sample)."
 
 #: The exit codes of ``csm-rules scan`` (also in ``--help`` and docs/state.md).
@@ -51,8 +54,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", "-o", default="csm-out", help="output folder for local sinks (default: csm-out)"
     )
-    parser.add_argument("--as-of", type=date.fromisoformat, help="scan date (default: today)")
-    parser.add_argument("--dry-run", action="store_true", help="evaluate and decide, write nothing")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help="the scan's date (default: today): cooldowns, claims and recorded history are reckoned from it;"
+        " each account keeps its own as_of when its row has one",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="evaluate and decide, write nothing: print what a real run would deliver, dispatch and write",
+    )
     parser.add_argument("--notion-config", help="YAML file with NOTION_TOKEN / CSM_NOTION_* settings")
     parser.add_argument("--steps", help="comma-separated subset of health,alerts,expansions,qbrs")
     parser.add_argument(
@@ -244,9 +256,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(report: ScanReport, where: str, narrator_name: str, output: Path) -> None:
+    dates = sorted(report.account_dates)
+    accounts_as_of = ""
+    if dates and dates != [report.as_of]:
+        span = (
+            dates[0].isoformat() if len(dates) == 1 else f"{dates[0].isoformat()} to {dates[-1].isoformat()}"
+        )
+        accounts_as_of = f" (accounts as of {span})"
     print(
-        f"scan of {where} as of {report.as_of.isoformat()} — narrator: {narrator_name}"
-        + (" — DRY RUN, nothing written" if report.dry_run else "")
+        f"scan of {where} on {report.as_of.isoformat()}{accounts_as_of} — narrator: {narrator_name}"
+        + (" — DRY RUN: nothing written; the counts are what a real run would do" if report.dry_run else "")
     )
     bands = report.bands
     rows = [
@@ -278,7 +297,13 @@ def _print_summary(report: ScanReport, where: str, narrator_name: str, output: P
     for failure in report.failures:
         print(f"  failed {failure.account_id or '?'} [{failure.stage}] {failure.error}: {failure.message}")
     if report.alerts_capped:
-        print(f"  over the cap (not alerted this scan): {', '.join(report.alerts_capped)}")
+        print(f"  over the cap (not alerted this scan): {summarise_ids(report.alerts_capped)}")
+    if report.dry_run and report.planned:
+        print("\na real run would:")
+        for line in report.planned[:SHOWN_PLANNED]:
+            print(f"  {terminal_text(line, one_line=True)}")
+        if len(report.planned) > SHOWN_PLANNED:
+            print(f"  … and {len(report.planned) - SHOWN_PLANNED:,} more (--format json lists them all)")
     if not report.dry_run:
         print("\nwritten under", output)
         for label, path in OutputLayout(output).described().items():

@@ -118,6 +118,11 @@ class ScanReport:
     expansion_arr_dispatched: float = 0.0
     qbrs_written: int = 0
     qbr_preps_written: int = 0
+    account_dates: set[date] = field(default_factory=set)
+    """The accounts' own ``as_of`` dates (a row's date wins over the scan date; they usually agree)."""
+    planned: list[str] = field(default_factory=list)
+    """A dry run: each alert, expansion task and QBR a real run would deliver, dispatch or write (the
+    counts above then say what it would do)."""
     """Internal prep pages written beside the customer QBRs (``qbr.write_prep``)."""
     qbr_locations: list[str] = field(default_factory=list)
     source_problems: list[SourceProblem] = field(default_factory=list)
@@ -140,6 +145,8 @@ class ScanReport:
             "as_of": self.as_of.isoformat(),
             "dry_run": self.dry_run,
             "steps": list(self.steps),
+            "planned": list(self.planned),
+            "account_dates": sorted(d.isoformat() for d in self.account_dates),
             "accounts_read": self.accounts_read,
             "accounts_scored": self.accounts_scored,
             "bands": dict(self.bands),
@@ -407,6 +414,7 @@ class _ScanJob:
                 self._fail(None, "record_history", exc)
         actions = self._decide(accounts)
         if self.dry_run:
+            self._preview(actions, accounts)
             return
         claimed = self._claim(actions, accounts)
         self._prepare_narration(claimed)
@@ -467,6 +475,7 @@ class _ScanJob:
             band, level = account.verdict.health.band.value, account.verdict.churn.level.value
             report.bands[band] = report.bands.get(band, 0) + 1
             report.churn_levels[level] = report.churn_levels.get(level, 0) + 1
+            report.account_dates.add(account.verdict.as_of)
         return accounts
 
     # 4: decide ----------------------------------------------------------------------------------
@@ -506,10 +515,10 @@ class _ScanJob:
             account_id = account.verdict.account_id
             if decision.outcome == "deliver":
                 for channel in channels:
-                    # The "notion" channel is the day's health write: one key, one attempt per account.
+                    # The "health_update" channel is the day's health write: one key, one attempt per account.
                     key = (
                         self._health_key(account)
-                        if channel == "notion"
+                        if channel == "health_update"
                         else self._alert_key(account, self.as_of, channel)
                     )
                     actions.append(_Action(key, "alert", account, channel=channel, new_alert=True))
@@ -518,7 +527,7 @@ class _ScanJob:
                 previous = decision.previous
                 if previous is not None:  # a channel of that alert may have failed: retry it
                     for channel in channels:
-                        if channel != "notion":  # today's health write supersedes an old one
+                        if channel != "health_update":  # today's health write supersedes an old one
                             key = self._alert_key(account, previous.as_of, channel)
                             actions.append(_Action(key, "alert", account, channel=channel))
             elif decision.outcome == "capped":
@@ -534,7 +543,7 @@ class _ScanJob:
     def _alert_channels(self) -> tuple[str, ...]:
         sinks = self.services.sinks
         present = {
-            "notion": sinks.health,
+            "health_update": sinks.health,
             "event_bus": sinks.events,
             "gmail_draft": sinks.drafts,
             "chat": sinks.chat,
@@ -572,9 +581,11 @@ class _ScanJob:
             self._fail(None, "claim", exc)
             return []
         claimed = [a for a in actions if a.key in granted]
-        # A new alert's "notion" channel is the account's health write (same key).
+        # A new alert's "health_update" channel is the account's health write (same key).
         covered = {
-            a.account.verdict.account_id for a in actions if a.kind == "alert" and a.channel == "notion"
+            a.account.verdict.account_id
+            for a in actions
+            if a.kind == "alert" and a.channel == "health_update"
         }
         if "health" in self.steps and self.services.sinks.health is not None:
             health = self._health_actions(accounts, covered)
@@ -597,6 +608,55 @@ class _ScanJob:
         for action in claimed:
             self.report._count(action.kind, "claimed")
         return claimed
+
+    def _preview(self, actions: list[_Action], accounts: list[_Account]) -> None:
+        """A dry run: count (and list) what a real run would perform, without claiming or writing.
+
+        What the state store already holds as done is left out, as a real run would skip it.
+        """
+        covered = {
+            a.account.verdict.account_id
+            for a in actions
+            if a.kind == "alert" and a.channel == "health_update"
+        }
+        health: list[_Action] = []
+        if "health" in self.steps and self.services.sinks.health is not None:
+            health = self._health_actions(accounts, covered)
+        planned = [*actions, *health]
+        try:
+            done = {
+                c.key for c in self.services.state.claims(keys=[a.key for a in planned]) if c.status == "done"
+            }
+        except Exception as exc:
+            self._fail(None, "load_state", exc)
+            return
+        alerting: set[str] = set()
+        for action in planned:
+            account_id = action.account.verdict.account_id
+            if action.key in done:
+                if action.kind == "expansion":
+                    self.report.expansion_tasks_duplicate += 1
+                continue
+            if action.kind == "alert":
+                if action.new_alert and account_id not in alerting:
+                    alerting.add(account_id)
+                    self.report.alerts_delivered += 1
+                    self.report.planned.append(
+                        f"alert {account_id}: churn {action.account.verdict.churn.level}"
+                    )
+                if action.channel == "health_update":
+                    self.report.health_updates_written += 1
+            elif action.kind == "health":
+                self.report.health_updates_written += 1
+            elif action.kind == "expansion" and action.opportunity is not None:
+                self.report.expansion_tasks_dispatched += 1
+                self.report.expansion_arr_dispatched += action.opportunity.estimated_arr_impact
+                self.report.planned.append(f"expansion task {account_id}: {action.opportunity.title}")
+            elif action.kind == "qbr":
+                self.report.qbrs_written += 1
+                due = action.account.verdict.qbr_due
+                self.report.planned.append(f"QBR {account_id}: {due.period if due is not None else ''}")
+        self.alerts_left = max(0, self.alerts_left - len(alerting))
 
     # 6: narrate ---------------------------------------------------------------------------------
 
@@ -687,7 +747,7 @@ class _ScanJob:
         except Exception as exc:
             error = self._fail(account_id, "alert_build", exc)
             for action in actions:  # the health fields need no words: that channel still goes out
-                outcomes[action.key] = self._health(action) if action.channel == "notion" else error
+                outcomes[action.key] = self._health(action) if action.channel == "health_update" else error
             return
         reached = False
         failed = False
@@ -699,7 +759,7 @@ class _ScanJob:
             outcomes[action.key] = result[1]
             reached |= result[0] == "ok"
             failed |= result[0] == "failed"
-            if action.channel == "notion" and result[0] == "ok":
+            if action.channel == "health_update" and result[0] == "ok":
                 self.report.health_updates_written += 1
         if reached and any(a.new_alert for a in actions):
             delivered[account_id] = account
@@ -722,7 +782,7 @@ class _ScanJob:
             )
             return "failed", reason
         only = Sinks(
-            health=sinks.health if channel == "notion" else None,
+            health=sinks.health if channel == "health_update" else None,
             events=sinks.events if channel == "event_bus" else None,
             drafts=sinks.drafts if channel == "gmail_draft" else None,
             chat=sinks.chat if channel == "chat" else None,
@@ -746,7 +806,7 @@ class _ScanJob:
         health = self.services.sinks.health
         assert health is not None
         error = self._guarded(
-            "notion",
+            "health_update",
             action,
             "health_update",
             lambda: health.write_health(HealthUpdate.from_verdict(action.account.verdict)),

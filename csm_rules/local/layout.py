@@ -21,7 +21,7 @@ class OutputLayout:
 
     @property
     def health_updates(self) -> Path:
-        """One health update per line (the "notion" channel of a local scan)."""
+        """One health update per line (the "health_update" channel of a local scan)."""
         return self.root / "health_updates.jsonl"
 
     @property

@@ -3,7 +3,7 @@
 ``LocalSinks(directory)`` is a :class:`~csm_rules.Sinks` whose channels write::
 
     directory/
-      health_updates.jsonl     one HealthUpdate per line            (the "notion" channel)
+      health_updates.jsonl     one HealthUpdate per line            (the "health_update" channel)
       events.jsonl             {"stream": ..., "data": ...} per line (the "event_bus" channel)
       drafts/*.eml             RFC 5322 drafts, text + HTML, header X-CSM-Draft: true
       chat.jsonl               one ChatMessage per line

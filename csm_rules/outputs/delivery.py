@@ -1,7 +1,8 @@
 """Deliver a churn alert on its four channels, each isolated from the others.
 
-``deliver(alert, sinks)`` calls the health sink ("notion"), the event sink ("event_bus"), the draft
-sink ("gmail_draft") and the chat sink ("chat") in that order. One channel raising never stops the
+``deliver(alert, sinks)`` calls the health sink ("health_update": Notion's health fields, or the local
+file), the event sink ("event_bus"), the draft sink ("gmail_draft") and the chat sink ("chat") in that
+order. One channel raising never stops the
 others; the :class:`DeliveryReport` says per channel ``ok``, ``failed`` (with the error class and a
 message scrubbed of secrets) or ``skipped`` (no sink configured, no draft recipient, or the channel's
 circuit breaker is open). Nothing here sends mail: the draft channel only ever creates a draft.
@@ -40,11 +41,11 @@ __all__ = [
 
 _log = logging.getLogger("csm_rules.outputs.delivery")
 
-ChannelName = Literal["notion", "event_bus", "gmail_draft", "chat"]
+ChannelName = Literal["health_update", "event_bus", "gmail_draft", "chat"]
 ChannelStatus = Literal["ok", "failed", "skipped"]
 
 #: The channels of a churn alert, in delivery order.
-CHANNELS: tuple[ChannelName, ...] = ("notion", "event_bus", "gmail_draft", "chat")
+CHANNELS: tuple[ChannelName, ...] = ("health_update", "event_bus", "gmail_draft", "chat")
 
 #: Environment variables whose values are scrubbed from every failure message.
 SECRET_ENV_VARS: tuple[str, ...] = ("NOTION_TOKEN", "ANTHROPIC_API_KEY", "CSM_GOOGLE_CHAT_WEBHOOK")
@@ -144,8 +145,8 @@ def deliver(
 
     health, events, drafts, chat = sinks.health, sinks.events, sinks.drafts, sinks.chat
 
-    results["notion"] = (
-        _attempt(alert, "notion", lambda: health.write_health(alert.health_update))
+    results["health_update"] = (
+        _attempt(alert, "health_update", lambda: health.write_health(alert.health_update))
         if health is not None
         else ChannelResult("skipped", message="no health sink configured")
     )

@@ -22,7 +22,7 @@ def alert(**overrides: object) -> ChurnAlert:
 
 def fail(sinks: MemorySinks, channel: str, error: Exception) -> None:
     sink: dict[str, Any] = {
-        "notion": sinks.health,
+        "health_update": sinks.health,
         "event_bus": sinks.events,
         "gmail_draft": sinks.drafts,
         "chat": sinks.chat,
@@ -33,7 +33,7 @@ def fail(sinks: MemorySinks, channel: str, error: Exception) -> None:
 def test_all_channels_ok() -> None:
     sinks = MemorySinks()
     report = deliver(alert(), sinks)
-    assert list(report.channels) == list(CHANNELS) == ["notion", "event_bus", "gmail_draft", "chat"]
+    assert list(report.channels) == list(CHANNELS) == ["health_update", "event_bus", "gmail_draft", "chat"]
     assert {r.status for r in report.channels.values()} == {"ok"}
     assert report.ok and report.delivered and report.failed == ()
     assert len(sinks.health.updates) == len(sinks.events.events) == len(sinks.drafts.drafts) == 1
@@ -70,7 +70,7 @@ def test_all_channels_failing_is_reported_not_raised() -> None:
 def test_missing_sinks_and_missing_draft_are_skipped_with_a_reason() -> None:
     report = deliver(alert(), Sinks())
     assert [r.status for r in report.channels.values()] == ["skipped"] * 4
-    assert report.channels["notion"].message == "no health sink configured"
+    assert report.channels["health_update"].message == "no health sink configured"
 
     sinks = MemorySinks()
     report = deliver(alert(owner=None), sinks)
@@ -80,7 +80,7 @@ def test_missing_sinks_and_missing_draft_are_skipped_with_a_reason() -> None:
 
 
 SECRETS = {
-    "notion": "401 Unauthorized: API token is invalid (Authorization: Bearer ntn_4x7Qz9LmN2pR8sT1)",
+    "health_update": "401 Unauthorized: API token is invalid (Authorization: Bearer ntn_4x7Qz9LmN2pR8sT1)",
     "event_bus": "auth failed for secret_AbCdEf0123456789 at redis://bus",
     "gmail_draft": "invalid key sk-ant-api03-Zz9_yY8-xX7wW6 (token=ya29.a0AfH6SMBx)",
     "chat": "post failed with xoxb-1234-5678-abcdEFGH and env token tok-env-value-77",
@@ -108,7 +108,7 @@ def test_failure_messages_are_free_of_secrets(
     ):
         assert leaked not in shown
     assert (
-        report.channels["notion"].message
+        report.channels["health_update"].message
         == "401 Unauthorized: API token is invalid (Authorization: [REDACTED])"
     )
     assert report.channels["event_bus"].message == "auth failed for [REDACTED] at redis://bus"
@@ -145,11 +145,11 @@ def test_a_sink_whose_own_breaker_is_open_is_reported_skipped() -> None:
     sinks = MemorySinks()
     fail(
         sinks,
-        "notion",
+        "health_update",
         CircuitOpenError("notion", "notion skipped: circuit open after 5 consecutive failures"),
     )
     report = deliver(alert(), sinks)
-    assert report.channels["notion"].status == "skipped"
+    assert report.channels["health_update"].status == "skipped"
     assert report.ok and report.delivered
 
 

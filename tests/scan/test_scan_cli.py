@@ -96,3 +96,28 @@ def test_scan_reads_and_writes_notion_when_configured(
         # two QBR pages, each with its internal prep page
         assert sum(1 for m, p in methods if m == "POST" and p == "/v1/pages") == 4
     assert server.token not in json.dumps(report)
+
+
+def test_dry_run_previews_exactly_what_a_real_run_then_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    common = ["scan", "-o", str(out), "--as-of", "2026-11-25", "--format", "json"]
+    assert main([*common, "--dry-run"]) == 0
+    preview = json.loads(capsys.readouterr().out)
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    assert main(common) == 0
+    real = json.loads(capsys.readouterr().out)
+    for key in ("alerts", "expansion_tasks"):
+        assert (
+            preview[key]["delivered" if key == "alerts" else "dispatched"]
+            == real[key]["delivered" if key == "alerts" else "dispatched"]
+            > 0
+        )
+    assert preview["qbrs"]["written"] == real["qbrs"]["written"] > 0
+    assert len(preview["planned"]) == (
+        real["alerts"]["delivered"] + real["expansion_tasks"]["dispatched"] + real["qbrs"]["written"]
+    )
+    assert main([*common, "--dry-run"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["planned"] == [] and after["qbrs"]["written"] == 0
