@@ -1,0 +1,70 @@
+"""Peak memory and time of ``csm-rules scan`` on a generated JSONL portfolio, at two sizes (issue 19).
+
+Each size runs in a fresh process (``csm-rules scan FILE -o DIR``, template narrator, local sinks and the
+SQLite state store), and its peak RSS is read from the kernel (``ru_maxrss`` of the child). Prints one line
+per size and the growth ratios::
+
+    .venv/bin/python benchmarks/bench_scan_memory.py --sizes 10000 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from csm_rules.testing.portfolio_generator import generate_portfolio
+
+AS_OF = date(2026, 11, 24)
+CHUNK = 5_000
+
+
+def write(path: Path, accounts: int) -> None:
+    """A JSONL portfolio of ``accounts`` generated accounts, written in chunks (never all in memory)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for start in range(0, accounts, CHUNK):
+            for record in generate_portfolio(min(CHUNK, accounts - start), seed=start + 1, as_of=AS_OF):
+                record["account_id"] = f"{record['account_id']}-{start}"
+                handle.write(json.dumps(record, default=str) + "\n")
+
+
+def run(accounts: int, work: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one scan of ``accounts`` accounts."""
+    portfolio = work / f"p{accounts}.jsonl"
+    write(portfolio, accounts)
+    command = [sys.executable, "-m", "csm_rules", "scan", str(portfolio), "-o", str(work / f"out{accounts}")]
+    command += ["--as-of", AS_OF.isoformat(), "--format", "json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak < before:
+        raise RuntimeError("peak RSS of the child could not be read")
+    return seconds, peak / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as directory:
+        for accounts in sorted(args.sizes):
+            seconds, megabytes = run(accounts, Path(directory))
+            results.append((accounts, seconds, megabytes))
+            print(
+                f"scan of {accounts:>9,} accounts: {seconds:8.1f} s, peak RSS {megabytes:7.1f} MB", flush=True
+            )
+    (small, t0, m0), (large, t1, m1) = results[0], results[-1]
+    print(f"{large / small:.0f}× the accounts: {t1 / t0:.1f}× the time, {m1 / m0:.2f}× the peak RSS")
+
+
+if __name__ == "__main__":
+    main()
