@@ -23,12 +23,13 @@ from csm_rules.analytics.columns import PortfolioScores, SubscoreMatrix, Weights
 from csm_rules.analytics.diff import MIGRATION_ORDER, ConfigDiff
 from csm_rules.analytics.metrics import BacktestReport
 from csm_rules.domain.periods import within_days
-from csm_rules.domain.signals import signal_spec
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.domain.vocabulary import Band, ChurnLevel
+from csm_rules.narration import phrases
 from csm_rules.text import numbers
 from csm_rules.text.escape import html_text
+from csm_rules.text.labels import capitalised
 
 __all__ = [
     "AccountRow",
@@ -77,9 +78,7 @@ RENEWAL_WINDOW_DAYS = 90
 
 def signal_label(signal: str) -> str:
     """A signal's plain-language label (its ``SignalSpec.label``), capitalised for a chart or a table."""
-    spec = signal_spec(signal)
-    label = spec.label if spec is not None else signal.replace("_", " ")
-    return label[:1].upper() + label[1:]
+    return capitalised(phrases.signal_label(signal))
 
 
 def signal_drag(matrix: SubscoreMatrix, weights: WeightsLike | None = None) -> dict[str, float]:

@@ -24,6 +24,7 @@ from csm_rules.errors import NarrationError
 from csm_rules.narration.facts import AccountFacts, account_facts, opportunity_facts, qbr_facts
 from csm_rules.narration.narrative import QBR_SECTIONS, AlertTexts, Narrative, NarratorName
 from csm_rules.text.escape import chat_text
+from csm_rules.text.labels import capitalised
 
 __all__ = ["TemplateNarrator", "check_sections", "sentence_list", "tidy_prose"]
 
@@ -40,8 +41,7 @@ def sentence_list(items: Iterable[Any]) -> str:
 
 
 def _capfirst(value: Any) -> str:
-    text = str(value)
-    return text[:1].upper() + text[1:]
+    return capitalised(str(value))
 
 
 def tidy_prose(text: str) -> str:

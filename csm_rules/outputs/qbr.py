@@ -42,6 +42,7 @@ from csm_rules.text.escape import markdown_cell, markdown_text
 from csm_rules.text.labels import (
     FEATURE_STATUS_LABELS,
     SUPPRESSION_LABELS,
+    capitalised,
     humanize,
     label,
     value_metric_label,
@@ -479,21 +480,21 @@ def _value_metrics(snapshot: AccountSnapshot) -> list[QBRMetric]:
     if values.time_saved_hours is not None:
         metrics.append(
             QBRMetric(
-                label=_cap(value_metric_label("time_saved_hours")),
+                label=capitalised(value_metric_label("time_saved_hours")),
                 value=numbers.count(values.time_saved_hours, "hour"),
             )
         )
     if values.revenue_influenced is not None:
         metrics.append(
             QBRMetric(
-                label=_cap(value_metric_label("revenue_influenced")),
+                label=capitalised(value_metric_label("revenue_influenced")),
                 value=numbers.money(values.revenue_influenced),
             )
         )
     if values.efficiency_gain_pct is not None:
         metrics.append(
             QBRMetric(
-                label=_cap(value_metric_label("efficiency_gain_pct")),
+                label=capitalised(value_metric_label("efficiency_gain_pct")),
                 value=numbers.percent_value(values.efficiency_gain_pct),
             )
         )
@@ -501,7 +502,8 @@ def _value_metrics(snapshot: AccountSnapshot) -> list[QBRMetric]:
         unit = f" {other.unit}" if other.unit else ""
         metrics.append(
             QBRMetric(
-                label=_cap(value_metric_label(other.name)), value=f"{numbers.number(other.value)}{unit}"
+                label=capitalised(value_metric_label(other.name)),
+                value=f"{numbers.number(other.value)}{unit}",
             )
         )
     return metrics
@@ -566,7 +568,7 @@ def _expansion_section(snapshot: AccountSnapshot, verdict: AccountVerdict, summa
     items = []
     for opportunity in verdict.expansions:
         evidence = opportunity_facts(opportunity).customer_evidence
-        items.append(_cap(opportunity.title) + (f": {', '.join(evidence)}" if evidence else ""))
+        items.append(capitalised(opportunity.title) + (f": {', '.join(evidence)}" if evidence else ""))
     if items:
         lists.append(QBRBulletList(title="Opportunities", items=tuple(items)))
 
@@ -661,7 +663,7 @@ def _risks_section(verdict: AccountVerdict, facts: AccountFacts) -> QBRSection:
         for cap in health.caps_applied
     ]
     if facts.override is not None:
-        notes.append(_cap(facts.override))
+        notes.append(capitalised(facts.override))
     if health.missing:
         notes.append("No data for: " + ", ".join(_signal_label(s) for s in health.missing))
     if health.stale:
@@ -679,12 +681,12 @@ def _risks_section(verdict: AccountVerdict, facts: AccountFacts) -> QBRSection:
 
 def _collections_section(verdict: AccountVerdict) -> QBRSection:
     items = [
-        _cap(contribution_phrase(c.signal, c.value))
+        capitalised(contribution_phrase(c.signal, c.value))
         for c in verdict.health.contributions
         if c.signal == "payment" and c.subscore < WEAK_SUBSCORE
     ]
     collections = [cap for cap in verdict.health.caps_applied if "collections" in cap.cap]
-    items += [_cap(cap.description or humanize(cap.cap)) for cap in collections]
+    items += [capitalised(cap.description or humanize(cap.cap)) for cap in collections]
     if not items:
         return _prep_section("collections", "No payment or collections issue is recorded.")
     return _prep_section(
@@ -697,14 +699,14 @@ def _collections_section(verdict: AccountVerdict) -> QBRSection:
 def _opportunities_section(verdict: AccountVerdict) -> QBRSection:
     lists = []
     offered = tuple(
-        f"{_cap(o.title)} — est. {numbers.money(o.estimated_arr_impact)} ARR "
+        f"{capitalised(o.title)} — est. {numbers.money(o.estimated_arr_impact)} ARR "
         f"({label(o.confidence)} confidence)"
         for o in verdict.expansions
     )
     if offered:
         lists.append(QBRBulletList(title="Offered to the Sales Agent", items=offered))
     held = tuple(
-        f"{_cap(s.opportunity.title)} — {SUPPRESSION_LABELS.get(s.reason) or humanize(s.reason)}"
+        f"{capitalised(s.opportunity.title)} — {SUPPRESSION_LABELS.get(s.reason) or humanize(s.reason)}"
         + (f": {', '.join(_evidence(s.evidence))}" if s.evidence else "")
         for s in verdict.suppressed_expansions
     )
@@ -725,7 +727,7 @@ def _opportunities_section(verdict: AccountVerdict) -> QBRSection:
 
 
 def _raise_section(verdict: AccountVerdict, facts: AccountFacts, words: NextActionWords) -> QBRSection:
-    items = [_cap(words.next_action_text(facts.next_action_key)) + "."]
+    items = [capitalised(words.next_action_text(facts.next_action_key)) + "."]
     items += [f"{u.label}: {u.recommendation}" for u in verdict.adoption.underutilised]
     if verdict.expansions:
         count = numbers.count(len(verdict.expansions), "opportunity", "opportunities")
@@ -740,12 +742,8 @@ def _raise_section(verdict: AccountVerdict, facts: AccountFacts, words: NextActi
 # -- formatting ----------------------------------------------------------------------------------
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _signal_label(signal: str) -> str:
-    return _cap(signal_label(signal))
+    return capitalised(signal_label(signal))
 
 
 def _evidence(evidence: Sequence[MatchedCondition]) -> list[str]:

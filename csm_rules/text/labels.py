@@ -3,9 +3,9 @@
 Templates, QBRs, alerts, ``explain`` and the report say a vocabulary value with :func:`label` (an enum
 member), :func:`fact_label` (a computed fact or context field), :func:`segment_label` and
 :func:`value_metric_label` — never the raw token (``overdue_90_plus``, ``mid_market``,
-``tickets_deflected``). Signal names and the words for each signal input come from the signal
-declarations (``narration.phrases.SIGNAL_LABELS`` until every signal is a ``SignalSpec``). A test fails
-when a value of the vocabulary has no label here.
+``tickets_deflected``). Signal names and the words for each signal input come from the signals'
+``SignalSpec`` declarations (``narration.phrases.signal_label``). A test fails when a value of the
+vocabulary has no label here.
 """
 
 from __future__ import annotations
@@ -147,6 +147,11 @@ VALUE_METRIC_LABELS: Mapping[str, str] = _frozen(
         "efficiency_gain_pct": "efficiency gain",
     }
 )
+
+
+def capitalised(text: str) -> str:
+    """``text`` with its first letter upper-cased (for a heading, a table cell or a sentence start)."""
+    return text[:1].upper() + text[1:]
 
 
 def humanize(name: str) -> str:
