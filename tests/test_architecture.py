@@ -69,6 +69,7 @@ OPTIONAL = (
     "jinja2",
     "yaml",
     "csm_rules.config.schema",
+    "email_validator",
 )
 
 

@@ -24,6 +24,7 @@ from csm_rules.domain.signals import (
     SignalSpec,
     Unit,
 )
+from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.vocabulary import Band, ChurnLevel, CollectionsRisk, Confidence
 
 __all__ = [
@@ -722,15 +723,7 @@ class ThresholdsFile(BaseModel):
 
 
 #: Snapshot fields a custom input may not reuse (the built-in inputs and context fields are in FACTS).
-_SNAPSHOT_FIELDS = frozenset(
-    {
-        "account_id", "as_of", "name", "segment", "owner", "arr", "seats_purchased", "price_per_seat",
-        "modules_owned", "integrations_connected", "features", "contract_end_date", "collections_risk",
-        "value_metrics", "health_history", "completed_qbr_keys", "override", "observed_at", "notes",
-        "ticket_subjects", "custom", "last_interaction_date", "usage_history", "renewal_date", "seats_used",
-        "last_escalation_date",
-    }
-)  # fmt: skip
+_SNAPSHOT_FIELDS = frozenset(AccountSnapshot.model_fields)
 
 
 def _facts_of(custom_signals: Mapping[str, CustomSignal]) -> Mapping[str, FactKind]:

@@ -40,8 +40,6 @@ __all__ = [
     "SignalSpec",
     "Unit",
     "all_signal_specs",
-    "builtin_spec",
-    "input_spec",
     "known_input",
     "register_custom_signals",
     "signal_spec",
@@ -418,16 +416,6 @@ CATEGORICAL_FIELDS: dict[str, tuple[str, ...]] = {
 
 _BY_ID: dict[str, SignalSpec] = {spec.id: spec for spec in BUILTIN_SIGNALS}
 _INPUTS: dict[str, SignalInput] = {item.field: item for spec in BUILTIN_SIGNALS for item in spec.inputs}
-
-
-def builtin_spec(signal: str) -> SignalSpec | None:
-    """The built-in spec of a signal id (None for an unknown or custom id)."""
-    return _BY_ID.get(signal)
-
-
-def input_spec(field_name: str) -> SignalInput | None:
-    """The built-in input spec of a snapshot field (None when no built-in signal reads it)."""
-    return _INPUTS.get(field_name)
 
 
 # Custom signals become known when a config that declares them is built (csm_rules.config), so the words

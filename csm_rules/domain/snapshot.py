@@ -16,7 +16,6 @@ from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from csm_rules.domain.periods import days_between
@@ -83,6 +82,9 @@ def _no_control(value: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _one_address(value: str) -> str:
     """``value`` when it is exactly one e-mail address (checked by email-validator, no DNS lookup)."""
+    # Imported on first use: it takes ~35 ms, and most imports of csm_rules never meet an owner address.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -40,7 +40,7 @@ from csm_rules.domain.signals import (
     SIGNALS,
     SignalInput,
     SignalSpec,
-    input_spec,
+    known_input,
 )
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.vocabulary import Band, CollectionsRisk
@@ -402,7 +402,7 @@ def _weight_set(draw: st.DrawFn) -> dict[str, float]:
 
 
 def _curve(draw: st.DrawFn, field: str, default: list[list[float]]) -> list[list[float]]:
-    item = input_spec(field)
+    item = known_input(field)
     assert item is not None  # a built-in curve's component is a built-in input
     low, high = item.domain
     steps = draw(st.lists(st.integers(0, 1000), min_size=2, max_size=6, unique=True))
