@@ -29,11 +29,11 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from csm_rules.domain.signals import BUILTIN_SIGNALS, all_signal_specs
 from csm_rules.domain.verdict import AccountVerdict
+from csm_rules.text import numbers
 
 __all__ = [
     "SIGNAL_MENTIONS",
@@ -86,8 +86,7 @@ def _key(value: float) -> str:
 
 
 def _half_up(value: float, places: int) -> float:
-    quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+    return float(numbers.half_up(value, places))
 
 
 def _variants(value: float) -> Iterable[float]:

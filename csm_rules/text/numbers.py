@@ -27,6 +27,7 @@ __all__ = [
     "count",
     "days",
     "fix_articles",
+    "half_up",
     "money",
     "number",
     "percent",
@@ -36,13 +37,14 @@ __all__ = [
 ]
 
 
-def _half_up(value: float, places: int) -> Decimal:
+def half_up(value: float, places: int) -> Decimal:
+    """``value`` rounded half up to ``places`` decimals, on its exact decimal digits (as a reader rounds)."""
     return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def number(value: float) -> str:
     """A quantity as a colleague writes it: ``45``, ``72.5``, ``1,200`` (one decimal at most, half up)."""
-    rounded = _half_up(value, 1)
+    rounded = half_up(value, 1)
     if rounded == rounded.to_integral_value():
         return f"{int(rounded):,}"
     return f"{rounded:,.1f}"
@@ -50,12 +52,12 @@ def number(value: float) -> str:
 
 def score(value: float) -> str:
     """A health score (0..100), always with one decimal: ``85.0``, ``72.5``."""
-    return f"{_half_up(value, 1):.1f}"
+    return f"{half_up(value, 1):.1f}"
 
 
 def points(delta: float) -> str:
     """A change of score: ``+3.5 points``, ``−3.5 points``, ``no change``."""
-    rounded = _half_up(delta, 1)
+    rounded = half_up(delta, 1)
     if rounded == 0:
         return "no change"
     sign = "+" if rounded > 0 else "−"
@@ -65,7 +67,7 @@ def points(delta: float) -> str:
 
 def percent_value(pct: float) -> str:
     """A number already in percent, as a whole percentage: ``11.4`` → ``11%``; ``0.4`` → ``0.4%``."""
-    whole = _half_up(pct, 0)
+    whole = half_up(pct, 0)
     if whole == 0 and pct != 0:
         return f"{number(pct)}%"
     return f"{int(whole):,}%"
@@ -78,7 +80,7 @@ def percent(rate: float) -> str:
 
 def money(value: float) -> str:
     """An amount of money, whole dollars: ``$12,000``."""
-    return f"${int(_half_up(value, 0)):,}"
+    return f"${int(half_up(value, 0)):,}"
 
 
 def count(value: float, singular: str, plural: str | None = None) -> str:
