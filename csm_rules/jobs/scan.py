@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -364,6 +365,8 @@ class _Action:
     channel: str | None = None
     opportunity: ExpansionOpportunity | None = None
     new_alert: bool = False
+    attempt: int = 0
+    """The claim's attempt (1: never claimed before; 0: not claimed)."""
 
     def request(self) -> ClaimRequest:
         return ClaimRequest(self.key, self.kind, self.account.verdict.account_id)
@@ -575,12 +578,14 @@ class _ScanJob:
         new = [a for a in actions if not (a.kind == "alert" and not a.new_alert)]
         retries = [a for a in actions if a.kind == "alert" and not a.new_alert]
         try:
-            granted = state.claim([a.request() for a in new])
-            granted |= state.claim([a.request() for a in retries], retry_only=True)
+            granted = state.claim_attempts([a.request() for a in new])
+            granted |= state.claim_attempts([a.request() for a in retries], retry_only=True)
         except Exception as exc:
             self._fail(None, "claim", exc)
             return []
         claimed = [a for a in actions if a.key in granted]
+        for action in claimed:
+            action.attempt = granted[action.key]
         # A new alert's "health_update" channel is the account's health write (same key).
         covered = {
             a.account.verdict.account_id
@@ -590,11 +595,14 @@ class _ScanJob:
         if "health" in self.steps and self.services.sinks.health is not None:
             health = self._health_actions(accounts, covered)
             try:
-                health_granted = state.claim([a.request() for a in health])
+                health_granted = state.claim_attempts([a.request() for a in health])
             except Exception as exc:
                 self._fail(None, "claim", exc)
-                health_granted = set()
-            claimed += [a for a in health if a.key in health_granted]
+                health_granted = {}
+            for action in health:
+                if action.key in health_granted:
+                    action.attempt = health_granted[action.key]
+                    claimed.append(action)
             for action in health:
                 if action.key not in health_granted:
                     self.report._count("health", "skipped")
@@ -713,9 +721,13 @@ class _ScanJob:
                 outcomes[action.key] = self._qbr(action)
         return outcomes, delivered
 
+    def _performing(self, action: _Action) -> AbstractContextManager[None]:
+        # The sinks that can look their output up skip that when the key is new (csm_rules.state.actions).
+        return performing(action.key, attempt=action.attempt, fresh_state=self.services.state.created)
+
     def _guarded(self, service: str, action: _Action, stage: str, call: Callable[[], None]) -> str | None:
         try:
-            with performing(action.key):
+            with self._performing(action):
                 self.breakers[service].call(call)
         except CircuitOpenError as exc:
             self.report._count_request(service, "skipped")
@@ -787,7 +799,7 @@ class _ScanJob:
             drafts=sinks.drafts if channel == "gmail_draft" else None,
             chat=sinks.chat if channel == "chat" else None,
         )
-        with performing(action.key):
+        with self._performing(action):
             result = deliver(alert, only).channels[channel]
         if result.status == "failed":
             self.report._count_request(channel, "failed")

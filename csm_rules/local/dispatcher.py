@@ -9,6 +9,7 @@ from pathlib import Path
 
 from csm_rules.local.jsonl import JsonlFile, read_records
 from csm_rules.outputs.expansion_tasks import DispatchOutcome, ExpansionTask
+from csm_rules.state.actions import current_action_key, key_is_new
 
 __all__ = ["JsonlDispatcher"]
 
@@ -18,22 +19,18 @@ _log = logging.getLogger("csm_rules.local.dispatcher")
 class JsonlDispatcher:
     """An :class:`ExpansionDispatcher` appending tasks to a JSON-lines file (the local default).
 
-    On start it reads the idempotency keys already in its file, so a restarted scan never dispatches a
-    key twice. Unreadable lines (a crash mid-write) are skipped with a warning. Appends are made durable
-    by :meth:`sync` (the scan syncs once per batch of accounts).
+    A task whose idempotency key is already in the file is not dispatched again, so a restarted scan
+    never dispatches a key twice. The keys are read from the file (unreadable lines, from a crash
+    mid-write, skipped with a warning) the first time a key may be there: not for a scan's first attempt
+    at a task (see :func:`~csm_rules.state.actions.key_is_new`), so a scan that retries nothing holds
+    no index of the file. Appends are made durable by :meth:`sync` (the scan syncs once per batch).
     """
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = Path(path)
         self._file = JsonlFile(self.path)
         self._lock = threading.Lock()
-        self._keys: set[str] = set()
-        for number, record in read_records(self.path):
-            key = record.get("idempotency_key")
-            if not isinstance(key, str):
-                _log.warning("%s:%d: skipping a task line without an idempotency key", self.path, number)
-                continue
-            self._keys.add(key)
+        self._keys: set[str] | None = None
 
     def __repr__(self) -> str:
         return f"JsonlDispatcher({str(self.path)!r})"
@@ -41,10 +38,14 @@ class JsonlDispatcher:
     def dispatch(self, task: ExpansionTask) -> DispatchOutcome:
         """Append the task unless its idempotency key is already in the file."""
         with self._lock:
-            if task.idempotency_key in self._keys:
+            new = current_action_key() == task.idempotency_key and key_is_new(
+                output_had_records=self._file.had_records
+            )
+            if not new and task.idempotency_key in self._loaded_keys():
                 return "duplicate"
             self._file.append(task.to_task())
-            self._keys.add(task.idempotency_key)
+            if self._keys is not None:
+                self._keys.add(task.idempotency_key)
         return "dispatched"
 
     def sync(self) -> int:
@@ -54,4 +55,16 @@ class JsonlDispatcher:
     def dispatched_keys(self) -> frozenset[str]:
         """Every idempotency key dispatched through this file."""
         with self._lock:
-            return frozenset(self._keys)
+            return frozenset(self._loaded_keys())
+
+    def _loaded_keys(self) -> set[str]:
+        if self._keys is None:
+            keys: set[str] = set()
+            for number, record in read_records(self.path):
+                key = record.get("idempotency_key")
+                if not isinstance(key, str):
+                    _log.warning("%s:%d: skipping a task line without an idempotency key", self.path, number)
+                    continue
+                keys.add(key)
+            self._keys = keys
+        return self._keys

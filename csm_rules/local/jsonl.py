@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from csm_rules.state.actions import key_is_new
+
 __all__ = [
     "ACTION_KEY_FIELD",
     "AtomicFiles",
@@ -128,8 +130,10 @@ class JsonlFile:
     """One append-only JSONL file, synced on demand (thread-safe).
 
     With ``keyed=True`` a record appended with a ``key`` carries it in its ``action_key`` field, and a
-    key already in the file is not appended again (the keys are read from the file on first use): a
-    retry after a crash writes nothing twice.
+    key already in the file is not appended again: a retry after a crash writes nothing twice. The
+    keys are read from the file only when a key may be there: not for a scan's first attempt at an
+    action (:func:`~csm_rules.state.actions.key_is_new`), so a scan that retries nothing holds no index
+    of the file, however long it grows.
     """
 
     def __init__(self, path: Path, *, keyed: bool = False) -> None:
@@ -140,16 +144,27 @@ class JsonlFile:
         self._dirty = False
         self._created = False
         self._keys: set[str] | None = None
+        self._had_records: bool | None = None
 
     def __repr__(self) -> str:
         return f"JsonlFile({str(self.path)!r})"
+
+    @property
+    def had_records(self) -> bool:
+        """Whether the file held anything before this object first wrote to it (read on first use)."""
+        if self._had_records is None:
+            try:
+                self._had_records = self.path.stat().st_size > 0
+            except FileNotFoundError:
+                self._had_records = False
+        return self._had_records
 
     def append(self, record: dict[str, Any], *, key: str | None = None) -> bool:
         """Append ``record`` as one line; False (nothing written) when its ``key`` is already in the file."""
         with self._lock:
             if self.keyed and key is not None:
-                keys = self._loaded_keys()
-                if key in keys:
+                new = key_is_new(output_had_records=self.had_records)
+                if not new and key in self._loaded_keys():
                     return False
                 record = {**record, ACTION_KEY_FIELD: key}
             fd = self._open()
@@ -183,6 +198,7 @@ class JsonlFile:
 
     def _open(self) -> int:
         if self._fd is None:
+            _ = self.had_records  # before the first line of ours lands
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._created = not self.path.exists()
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)

@@ -271,6 +271,9 @@ class StateStore:
         self._metadata = sa.MetaData(schema=schema)
         self._t = _tables(self._metadata)
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self.created = False
+        """True when opening the store created its tables: it remembers no earlier scan (a first run, or
+        a state that was lost), so a first claim does not prove that nothing was written under its key."""
         try:
             if self.dialect not in ("sqlite", "postgresql"):
                 raise StateError(f"the state store runs on SQLite or PostgreSQL, not {self.dialect}")
@@ -345,6 +348,7 @@ class StateStore:
                 found = conn.execute(sa.select(meta.c.value).where(meta.c.name == "schema_version")).scalar()
                 if found is None:
                     conn.execute(sa.insert(meta).values(name="schema_version", value=str(SCHEMA_VERSION)))
+                    self.created = True
                 elif int(found) > SCHEMA_VERSION:
                     raise StateError(
                         f"{self.location}: the state tables are at schema version {found}, written by a "
@@ -441,16 +445,22 @@ class StateStore:
         worker that held it died). A ``done`` key and a live lease of another scan are not granted. With
         ``retry_only`` only existing failed or expired claims are taken (a new key is not created).
         """
+        return set(self.claim_attempts(requests, retry_only=retry_only))
+
+    def claim_attempts(self, requests: Iterable[ClaimRequest], *, retry_only: bool = False) -> dict[str, int]:
+        """:meth:`claim`, with the attempt each granted key is on: 1 for a key never claimed before (so
+        nothing can have been performed under it), more for a failed claim or an expired lease taken over.
+        """
         wanted = sorted({r.key: r for r in requests}.values(), key=lambda r: r.key)
         if not wanted:
-            return set()
+            return {}
         table = self._t["claims"]
         now = _now()
         expires = now + timedelta(seconds=self.lease_seconds)
         takeover = (table.c.status == "failed") | (
             (table.c.status == "pending") & (table.c.lease_expires < now)
         )
-        granted: set[str] = set()
+        granted: dict[str, int] = {}
         with self._write() as conn:
             if retry_only:
                 for chunk in _chunks(wanted):
@@ -464,9 +474,9 @@ class StateStore:
                             lease_expires=expires,
                             updated_at=now,
                         )
-                        .returning(table.c.key)
+                        .returning(table.c.key, table.c.attempts)
                     )
-                    granted.update(result.scalars())
+                    granted.update((key, attempts) for key, attempts in result)
                 return granted
             insert = self._insert(table)
             stmt = insert.on_conflict_do_update(
@@ -479,7 +489,7 @@ class StateStore:
                     "updated_at": insert.excluded.updated_at,
                 },
                 where=takeover,
-            ).returning(table.c.key)
+            ).returning(table.c.key, table.c.attempts)
             rows = [
                 {
                     "key": request.key,
@@ -496,7 +506,7 @@ class StateStore:
                 for request in wanted
             ]
             # Many rows a statement; RETURNING gives exactly the keys inserted or taken over.
-            granted.update(conn.execute(stmt, rows).scalars())
+            granted.update((key, attempts) for key, attempts in conn.execute(stmt, rows))
         return granted
 
     def finish(

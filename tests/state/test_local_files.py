@@ -12,12 +12,17 @@ from typing import Any
 
 import pytest
 
+from csm_rules.engine import evaluate
 from csm_rules.jobs.scan import scan
 from csm_rules.local import jsonl as jsonl_module
+from csm_rules.local.dispatcher import JsonlDispatcher
 from csm_rules.local.jsonl import AtomicFiles, JsonlFile, append_record
 from csm_rules.local.sinks import LocalSinks
 from csm_rules.outputs.channels import DraftEmail
+from csm_rules.outputs.expansion_tasks import build_expansion_task
 from csm_rules.sources.portfolio_files import FileSource
+from csm_rules.state.actions import performing
+from tests.pinned_config import pinned_config
 from tests.state.portfolio import AS_OF, generated, jsonl
 
 
@@ -60,6 +65,49 @@ def test_keyed_records_are_written_once_per_action_key_even_by_a_new_process(tmp
     assert not again.append({"text": "hi, reworded"}, key="alert:acc-1:2026-11-25:chat")
     assert again.append({"text": "other"}, key="alert:acc-2:2026-11-25:chat")
     assert [r["text"] for r in jsonl(path)] == ["hi", "other"]
+
+
+def test_a_first_attempt_holds_no_index_of_the_file_and_a_retry_finds_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "chat.jsonl"
+    JsonlFile(path, keyed=True).append({"text": "yesterday"}, key="alert:acc-0:2026-11-24:chat")
+    today = JsonlFile(path, keyed=True)
+    with performing("alert:acc-1:2026-11-25:chat", attempt=1):
+        assert today.append({"text": "hi"}, key="alert:acc-1:2026-11-25:chat")
+    assert today._keys is None  # nothing was read: a scan that retries nothing keeps no index of the file
+    # The claim was taken over (the first worker died after writing): the line is found, not written again.
+    with performing("alert:acc-1:2026-11-25:chat", attempt=2):
+        assert not JsonlFile(path, keyed=True).append(
+            {"text": "hi, reworded"}, key="alert:acc-1:2026-11-25:chat"
+        )
+    assert [r["text"] for r in jsonl(path)] == ["yesterday", "hi"]
+
+
+def test_a_new_state_store_vouches_only_for_outputs_that_were_empty(tmp_path: Path) -> None:
+    # state.db was lost but the files remain: a first claim in the new store proves nothing about them.
+    path = tmp_path / "chat.jsonl"
+    JsonlFile(path, keyed=True).append({"text": "hi"}, key="alert:acc-1:2026-11-25:chat")
+    with performing("alert:acc-1:2026-11-25:chat", attempt=1, fresh_state=True):
+        assert not JsonlFile(path, keyed=True).append({"text": "again"}, key="alert:acc-1:2026-11-25:chat")
+    fresh = JsonlFile(tmp_path / "new.jsonl", keyed=True)  # a first run: nothing to look up
+    with performing("alert:acc-1:2026-11-25:chat", attempt=1, fresh_state=True):
+        assert fresh.append({"text": "hi"}, key="alert:acc-1:2026-11-25:chat")
+    assert fresh._keys is None
+    assert [r["text"] for r in jsonl(path)] == ["hi"]
+
+
+def test_the_task_file_is_looked_up_only_for_a_retry(tmp_path: Path) -> None:
+    config = pinned_config()
+    snapshots = FileSource(generated(tmp_path / "p.jsonl", 40)).read(AS_OF).snapshots
+    verdict = next(v for v in (evaluate(s, config) for s in snapshots) if v.expansions)
+    task = build_expansion_task(verdict, verdict.expansions[0], "Talk track.", config=config)
+    path = tmp_path / "expansion_tasks.jsonl"
+    assert JsonlDispatcher(path).dispatch(task) == "dispatched"  # outside a scan: always looked up
+    first = JsonlDispatcher(path)
+    with performing(task.idempotency_key, attempt=1):
+        assert first.dispatch(task) == "dispatched"  # the state store vouches the key is new
+    assert first._keys is None
+    with performing(task.idempotency_key, attempt=3):
+        assert JsonlDispatcher(path).dispatch(task) == "duplicate"
 
 
 def _draft(text: str) -> DraftEmail:

@@ -242,7 +242,7 @@ def test_narration_counters_include_qbr_sections(tmp_path: Path) -> None:
 
 
 class _StoreThatLosesItsDatabase(StateStore):
-    def claim(self, requests: Any, *, retry_only: bool = False) -> set[str]:
+    def claim_attempts(self, requests: Any, *, retry_only: bool = False) -> dict[str, int]:
         raise sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
 
 
