@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             print(
                 f"{report.accounts_scored} accounts scored, {report.alerts_delivered} alerts, "
                 f"{report.expansion_tasks_dispatched} Sales tasks, {report.qbrs_written} QBR pages, "
-                f"{len(report.failures)} failures"
+                f"{report.failures_total} failures"
             )
             return 0
         return 0 if agent.scheduler(timezone=args.timezone).start(blocking=True) else 2

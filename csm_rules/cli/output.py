@@ -95,12 +95,18 @@ class JsonArrayWriter:
             self._out.write("\n]\n" if self._count else "]\n")
 
 
-def summarise_ids(ids: Sequence[str], *, what: str = "accounts", shown: int = SHOWN_IDS) -> str:
-    """``"8,062 accounts; first 10: a, b, …"`` — a long list of ids on one readable line (all when few)."""
-    if len(ids) <= shown:
-        return f"{len(ids):,} {what}: {', '.join(terminal_text(i) for i in ids)}"
+def summarise_ids(
+    ids: Sequence[str], *, what: str = "accounts", shown: int = SHOWN_IDS, total: int | None = None
+) -> str:
+    """``"8,062 accounts; first 10: a, b, …"`` — a long list of ids on one readable line (all when few).
+
+    ``total`` is the full count when ``ids`` holds only the first of them.
+    """
+    count = len(ids) if total is None else max(total, len(ids))
+    if count <= shown:
+        return f"{count:,} {what}: {', '.join(terminal_text(i) for i in ids)}"
     first = ", ".join(terminal_text(i) for i in ids[:shown])
-    return f"{len(ids):,} {what}; first {shown}: {first}, …"
+    return f"{count:,} {what}; first {min(shown, len(ids))}: {first}, …"
 
 
 def progress(

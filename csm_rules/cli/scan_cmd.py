@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         _print_summary(report, setup.where, setup.narrator_name, setup.output)
-    return 1 if report.failures else 0
+    return 1 if report.failures_total else 0
 
 
 def _print_summary(report: ScanReport, where: str, narrator_name: str, output: Path) -> None:
@@ -281,29 +281,38 @@ def _print_summary(report: ScanReport, where: str, narrator_name: str, output: P
         ("alerts delivered", report.alerts_delivered),
         ("alerts partly delivered", report.alerts_partial),
         ("alerts in cooldown", report.alerts_cooled_down),
-        ("alerts over the per-scan cap", len(report.alerts_capped)),
+        ("alerts over the per-scan cap", report.alerts_capped_total),
         ("health updates written", report.health_updates_written),
         ("health updates unchanged (not sent)", report.health_updates_unchanged),
         ("expansion tasks dispatched", report.expansion_tasks_dispatched),
         ("expansion tasks already dispatched", report.expansion_tasks_duplicate),
         ("expansion ARR dispatched", f"${report.expansion_arr_dispatched:,.0f}"),
         ("QBRs written", report.qbrs_written),
-        ("unreadable accounts", len(report.source_problems)),
-        ("failures", len(report.failures)),
+        ("unreadable accounts", report.source_problems_total),
+        ("failures", report.failures_total),
     ]
     render_table(("what", "count"), rows)
     for problem in report.source_problems:
         print(f"  unreadable {problem.account_id or '?'} ({problem.location}): {problem.message}")
+    if report.source_problems_total > len(report.source_problems):
+        print(
+            f"  … and {report.source_problems_total - len(report.source_problems):,} more unreadable (logged)"
+        )
     for failure in report.failures:
         print(f"  failed {failure.account_id or '?'} [{failure.stage}] {failure.error}: {failure.message}")
+    if report.failures_total > len(report.failures):
+        print(f"  … and {report.failures_total - len(report.failures):,} more failures (logged)")
     if report.alerts_capped:
-        print(f"  over the cap (not alerted this scan): {summarise_ids(report.alerts_capped)}")
+        shown = summarise_ids(report.alerts_capped, total=report.alerts_capped_total)
+        print(f"  over the cap (not alerted this scan): {shown}")
     if report.dry_run and report.planned:
         print("\na real run would:")
         for line in report.planned[:SHOWN_PLANNED]:
             print(f"  {terminal_text(line, one_line=True)}")
-        if len(report.planned) > SHOWN_PLANNED:
-            print(f"  … and {len(report.planned) - SHOWN_PLANNED:,} more (--format json lists them all)")
+        if report.planned_total > SHOWN_PLANNED:
+            more = report.planned_total - SHOWN_PLANNED
+            listed = min(report.planned_total, report.detail_limit)
+            print(f"  … and {more:,} more (--format json lists the first {listed:,})")
     if not report.dry_run:
         print("\nwritten under", output)
         for label, path in OutputLayout(output).described().items():

@@ -52,7 +52,7 @@ from csm_rules.state.actions import performing
 from csm_rules.state.store import ClaimRequest, RecordedVerdict, StateStore
 from csm_rules.text.escape import terminal_text
 
-__all__ = ["STEPS", "ScanFailure", "ScanReport", "ScanServices", "SyncingOutput", "scan"]
+__all__ = ["DETAIL_LIMIT", "STEPS", "ScanFailure", "ScanReport", "ScanServices", "SyncingOutput", "scan"]
 
 log = logging.getLogger("csm_rules.jobs.scan")
 
@@ -64,6 +64,11 @@ STEPS: frozenset[str] = frozenset({"health", "alerts", "expansions", "qbrs"})
 DEFAULT_HISTORY_DAYS = 120
 
 HealthWrites = Literal["changed", "always"]
+
+#: How many failures, unreadable accounts, capped alert ids, planned actions and QBR locations a
+#: :class:`ScanReport` keeps in full; beyond that they are counted (and logged), so the report's memory
+#: does not grow with the portfolio.
+DETAIL_LIMIT = 1_000
 
 
 @runtime_checkable
@@ -98,6 +103,11 @@ class ScanReport:
     scan holds or already performed them. ``narrations`` counts texts by kind and narrator (QBR
     sections included); ``requests`` counts calls per service (the alert channels, the dispatcher, the
     QBR writer): ``sent``, ``failed``, or ``skipped`` because its circuit breaker was open.
+
+    The lists (``failures``, ``source_problems``, ``alerts_capped``, ``planned``, ``qbr_locations``)
+    keep the first ``detail_limit`` items; the ``*_total`` fields count them all, and every failure and
+    unreadable account beyond the limit is logged (``csm_rules.jobs.scan``), so nothing is lost and
+    the report stays small whatever the portfolio's size.
     """
 
     as_of: date
@@ -134,11 +144,53 @@ class ScanReport:
     requests: dict[str, dict[str, int]] = field(default_factory=dict)
     history_points_merged: int = 0
     fsyncs: int = 0
+    detail_limit: int = DETAIL_LIMIT
+    failures_total: int = 0
+    source_problems_total: int = 0
+    alerts_capped_total: int = 0
+    planned_total: int = 0
 
     @property
     def ok(self) -> bool:
         """True when nothing failed and no account was unreadable."""
-        return not self.failures and not self.source_problems
+        return not self.failures_total and not self.source_problems_total
+
+    def add_failure(self, failure: ScanFailure, *, logged: bool = False) -> None:
+        """Count ``failure``; keep it in ``failures`` up to the limit, log it beyond (unless ``logged``)."""
+        self.failures_total += 1
+        if len(self.failures) < self.detail_limit:
+            self.failures.append(failure)
+        elif not logged:
+            log.warning(
+                "%s failed for %s: %s: %s (not kept in the report: over its %d details)",
+                failure.stage,
+                failure.account_id,
+                failure.error,
+                terminal_text(failure.message, one_line=True),
+                self.detail_limit,
+            )
+
+    def add_source_problems(self, problems: Iterable[SourceProblem]) -> None:
+        """Count unreadable accounts; keep them up to the limit, log them beyond."""
+        for problem in problems:
+            self.source_problems_total += 1
+            if len(self.source_problems) < self.detail_limit:
+                self.source_problems.append(problem)
+            else:
+                log.warning(
+                    "unreadable %s (%s): %s",
+                    terminal_text(problem.account_id or "?", one_line=True),
+                    terminal_text(problem.location, one_line=True),
+                    terminal_text(problem.message, one_line=True),
+                )
+
+    def _keep(self, items: list[str], item: str) -> None:
+        if len(items) < self.detail_limit:
+            items.append(item)
+
+    def _plan(self, line: str) -> None:
+        self.planned_total += 1
+        self._keep(self.planned, line)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly summary."""
@@ -147,6 +199,8 @@ class ScanReport:
             "dry_run": self.dry_run,
             "steps": list(self.steps),
             "planned": list(self.planned),
+            "planned_total": self.planned_total,
+            "detail_limit": self.detail_limit,
             "account_dates": sorted(d.isoformat() for d in self.account_dates),
             "accounts_read": self.accounts_read,
             "accounts_scored": self.accounts_scored,
@@ -159,6 +213,7 @@ class ScanReport:
                 "partial": self.alerts_partial,
                 "cooled_down": self.alerts_cooled_down,
                 "capped": list(self.alerts_capped),
+                "capped_total": self.alerts_capped_total,
                 "channels": {k: dict(v) for k, v in self.alert_channels.items()},
             },
             "expansion_tasks": {
@@ -178,7 +233,9 @@ class ScanReport:
             "history_points_merged": self.history_points_merged,
             "fsyncs": self.fsyncs,
             "source_problems": [p.model_dump(mode="json") for p in self.source_problems],
+            "source_problems_total": self.source_problems_total,
             "failures": [vars(f) for f in self.failures],
+            "failures_total": self.failures_total,
         }
 
     def _count(self, kind: str, outcome: str, n: int = 1) -> None:
@@ -276,6 +333,7 @@ def scan(
     retention_days: int | None = None,
     health_writes: HealthWrites = "changed",
     breaker_threshold: int = 5,
+    detail_limit: int = DETAIL_LIMIT,
 ) -> ScanReport:
     """Run the main job over every account of ``source`` as of ``as_of`` (see the module docstring).
 
@@ -287,11 +345,14 @@ def scan(
     ``"changed"`` skips the health write of an account whose score, band and churn level did not change
     since its last recorded verdict; ``"always"`` writes once per account and day. Only a failure of
     the source as a whole, or a state store that cannot be opened, raises; everything else is in the
-    :class:`ScanReport`. ``on_account(done, total)`` reports progress (``total`` is 0 while unknown).
+    :class:`ScanReport`, which keeps ``detail_limit`` failures, unreadable accounts and listed ids in full
+    and counts the rest. ``on_account(done, total)`` reports progress (``total`` is 0 while unknown).
     """
     unknown = set(steps) - STEPS
     if unknown:
         raise ValueError(f"unknown scan step(s) {sorted(unknown)}; steps are {sorted(STEPS)}")
+    if detail_limit < 0:
+        raise ValueError("detail_limit must be ≥ 0")
     if batch_size < 1 or history_days < 1 or (retention_days is not None and retention_days < history_days):
         raise ValueError("batch_size and history_days must be ≥ 1, and retention_days ≥ history_days")
     own_state = services is None and state is None
@@ -316,12 +377,13 @@ def scan(
         health_writes=health_writes,
         breaker_threshold=breaker_threshold,
     )
+    job.report.detail_limit = detail_limit
     segments_seen: set[str] = set()
     try:
         done = 0
         for batch in read_in_batches(source, as_of, batch_size):
             segments_seen.update(s.segment.lower() for s in batch.snapshots if s.segment)
-            job.report.source_problems.extend(batch.problems)
+            job.report.add_source_problems(batch.problems)
             job.report.accounts_read += batch.accounts_read
             job.run_batch(batch.snapshots)
             for _ in batch.snapshots:
@@ -343,7 +405,7 @@ def scan(
         report.alerts_delivered,
         report.expansion_tasks_dispatched,
         report.qbrs_written,
-        len(report.failures),
+        report.failures_total,
     )
     return report
 
@@ -534,7 +596,8 @@ class _ScanJob:
                             key = self._alert_key(account, previous.as_of, channel)
                             actions.append(_Action(key, "alert", account, channel=channel))
             elif decision.outcome == "capped":
-                self.report.alerts_capped.append(account_id)
+                self.report.alerts_capped_total += 1
+                self.report._keep(self.report.alerts_capped, account_id)
         return actions
 
     def _alert_key(self, account: _Account, day: date, channel: str) -> str:
@@ -649,9 +712,7 @@ class _ScanJob:
                 if action.new_alert and account_id not in alerting:
                     alerting.add(account_id)
                     self.report.alerts_delivered += 1
-                    self.report.planned.append(
-                        f"alert {account_id}: churn {action.account.verdict.churn.level}"
-                    )
+                    self.report._plan(f"alert {account_id}: churn {action.account.verdict.churn.level}")
                 if action.channel == "health_update":
                     self.report.health_updates_written += 1
             elif action.kind == "health":
@@ -659,11 +720,11 @@ class _ScanJob:
             elif action.kind == "expansion" and action.opportunity is not None:
                 self.report.expansion_tasks_dispatched += 1
                 self.report.expansion_arr_dispatched += action.opportunity.estimated_arr_impact
-                self.report.planned.append(f"expansion task {account_id}: {action.opportunity.title}")
+                self.report._plan(f"expansion task {account_id}: {action.opportunity.title}")
             elif action.kind == "qbr":
                 self.report.qbrs_written += 1
                 due = action.account.verdict.qbr_due
-                self.report.planned.append(f"QBR {account_id}: {due.period if due is not None else ''}")
+                self.report._plan(f"QBR {account_id}: {due.period if due is not None else ''}")
         self.alerts_left = max(0, self.alerts_left - len(alerting))
 
     # 6: narrate ---------------------------------------------------------------------------------
@@ -731,7 +792,7 @@ class _ScanJob:
                 self.breakers[service].call(call)
         except CircuitOpenError as exc:
             self.report._count_request(service, "skipped")
-            self.report.failures.append(
+            self.report.add_failure(
                 ScanFailure(action.account.verdict.account_id, stage, "CircuitOpenError", str(exc))
             )
             return str(exc)
@@ -789,9 +850,7 @@ class _ScanJob:
         reason = breaker.reason
         if reason is not None:
             self.report._count_request(channel, "skipped")
-            self.report.failures.append(
-                ScanFailure(account_id, f"alert:{channel}", "CircuitOpenError", reason)
-            )
+            self.report.add_failure(ScanFailure(account_id, f"alert:{channel}", "CircuitOpenError", reason))
             return "failed", reason
         only = Sinks(
             health=sinks.health if channel == "health_update" else None,
@@ -805,7 +864,7 @@ class _ScanJob:
             self.report._count_request(channel, "failed")
             breaker.record_failure(f"{result.error_type}: {result.message}")
             message = result.message or ""
-            self.report.failures.append(
+            self.report.add_failure(
                 ScanFailure(account_id, f"alert:{channel}", result.error_type or "Error", message)
             )
             return "failed", f"{result.error_type}: {message}"
@@ -878,7 +937,8 @@ class _ScanJob:
         if error is None:
             self.report.qbrs_written += 1
             self.report.qbr_preps_written += len(documents) - 1
-            self.report.qbr_locations.extend(str(w) for w in where)
+            for location in where:
+                self.report._keep(self.report.qbr_locations, str(location))
         return error
 
     # 8: mark ------------------------------------------------------------------------------------
@@ -925,5 +985,5 @@ class _ScanJob:
         # The message may quote account data: one clean line, so it cannot forge another log line.
         shown = terminal_text(message, one_line=True)
         log.warning("%s failed for %s: %s: %s", stage, account_id, type(exc).__name__, shown)
-        self.report.failures.append(ScanFailure(account_id, stage, type(exc).__name__, message))
+        self.report.add_failure(ScanFailure(account_id, stage, type(exc).__name__, message), logged=True)
         return f"{type(exc).__name__}: {message}"

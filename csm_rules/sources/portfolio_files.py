@@ -42,6 +42,7 @@ from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.errors import SnapshotError, SourceError
 from csm_rules.gc_pause import collector_paused
 from csm_rules.sources.protocol import SourceBatch, SourceProblem, SourceResult
+from csm_rules.sources.seen import SeenIds
 
 __all__ = [
     "OUTCOME_FIELDS",
@@ -143,8 +144,9 @@ class FileSource:
     def read_batches(self, as_of: date | None, size: int) -> Iterator[SourceBatch]:
         """Stream the accounts in batches of ``size`` (a :class:`~csm_rules.sources.protocol.BatchedSource`):
         JSONL and CSV are read a row at a time, so the scan's memory does not grow with the file. Only the
-        account ids are remembered, to report duplicates as :meth:`read` does."""
-        first_seen: dict[str, str] = {}
+        account ids are remembered (compactly, :class:`~csm_rules.sources.seen.SeenIds`), to report
+        duplicates as :meth:`read` does."""
+        seen = SeenIds()
         snapshots: list[AccountSnapshot] = []
         problems: list[SourceProblem] = []
         for built in _records(self.path, self.format, as_of, self.history_path):
@@ -152,7 +154,7 @@ class FileSource:
             snapshot = built.snapshot
             if snapshot is None:
                 continue
-            earlier = first_seen.setdefault(snapshot.account_id, built.location)
+            earlier = seen.first_location(snapshot.account_id, built.location)
             if earlier != built.location:
                 problems.append(
                     SourceProblem(
