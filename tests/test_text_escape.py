@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csm_rules.breaker import CircuitBreaker
 from csm_rules.errors import CircuitOpenError
+from csm_rules.text import escape as escape_module
 from csm_rules.text.escape import chat_text, csv_cell, html_text, markdown_cell, markdown_text, terminal_text
 
 
@@ -64,3 +67,26 @@ def test_circuit_breaker_success_resets_the_count() -> None:
     assert breaker.call(lambda: 1) == 1
     breaker.record_failure("timeout")
     assert not breaker.is_open
+
+
+_MARKDOWN_ALPHABET = st.sampled_from(list("aZw09 .,;:'\"%$()?!/-#>+=&<>*_[]~|@`\\\t\n\u202eW"))
+
+
+@settings(max_examples=1_000)  # cheap: a thousand short texts take a fraction of a second
+@given(st.one_of(st.text(_MARKDOWN_ALPHABET, max_size=24), st.text(max_size=24)))
+def test_markdown_texts_that_need_no_escape_are_returned_as_the_full_rules_would(text: str) -> None:
+    assert markdown_text(text) == escape_module._escape_markdown(text)
+
+
+def test_the_plain_text_shortcut_keeps_links_and_block_markers_escaped() -> None:
+    for text, escaped in [
+        ("see www.example.com", "see www\\.example.com"),
+        ("see http://x.y", "see http\\://x.y"),
+        ("1. item", "1\\. item"),
+        ("- item", "\\- item"),
+        ("a  b", "a b"),
+        ("a b ", "a b"),
+        ("12) and 3.5", "12\\) and 3.5"),
+        ("# 5", "\\# 5"),
+    ]:
+        assert markdown_text(text) == escaped

@@ -37,6 +37,9 @@ _CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Text that every rule of markdown_text leaves as it is: no character it escapes, replaces or folds, single
+# spaces inside, no block marker (or digit) first, no space last; "://" and "www." are checked apart.
+_PLAIN_MARKDOWN = re.compile(r"(?![#>+=\-\d ])[A-Za-z0-9 ,.;:'\"%$()?!/\-]*(?<! )").fullmatch
 _WORD_JOINER = "\u2060"
 
 
@@ -49,6 +52,12 @@ def markdown_text(text: str) -> str:
     an escaped punctuation character is a literal); the ``:`` of ``scheme://`` and the ``.`` of
     ``www.`` are escaped so no bare URL becomes a link.
     """
+    if _PLAIN_MARKDOWN(text) and "  " not in text and "://" not in text and "www." not in text.lower():
+        return text  # the common case (most of a QBR): nothing below would change it
+    return _escape_markdown(text)
+
+
+def _escape_markdown(text: str) -> str:
     line = " ".join(_BIDI.sub("", _CONTROL_ALL.sub(" ", text)).split())
     line = _ENTITY.sub("&amp;", line).replace("<", "&lt;").replace(">", "&gt;")
     line = _MARKDOWN_INLINE.sub(r"\\\1", line)
