@@ -239,3 +239,19 @@ def test_a_silent_account_is_not_told_about_stakeholders_it_has_no_data_for() ->
     quiet = AccountSnapshot(**base, days_since_last_interaction=5, stakeholder_engagement="low")
     text = TemplateNarrator().churn_explanation(csm_rules.evaluate(quiet, pinned_config())).text
     assert "Next step: set up a check-in with the main stakeholder" in text
+
+
+def test_a_recommendation_is_quoted_only_when_the_account_data_supports_its_words() -> None:
+    base = {"account_id": "acc-1", "name": "Acme", "as_of": date(2026, 11, 24)}
+    reports = [{"name": "reports", "adoption_rate": 0.1}]
+    for snapshot, quoted in (
+        (AccountSnapshot(**base, features=reports), False),
+        (AccountSnapshot(**base, features=reports, login_frequency_days=3.0), True),
+    ):
+        verdict = csm_rules.evaluate(snapshot, pinned_config())
+        text = TemplateNarrator().qbr_summaries(verdict, ["adoption"], snapshot=snapshot)["adoption"].text
+        assert "Scheduled reports at 10% against a 60% benchmark" in text
+        assert (
+            "(schedule the weekly executive report so leadership sees value without logging in)" in text
+        ) is quoted
+        assert check_grounding(text, verdict).ok, text
