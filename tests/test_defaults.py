@@ -17,6 +17,7 @@ import pytest
 import csm_rules
 from csm_rules.config.schema import Component
 from csm_rules.domain.vocabulary import BAND_ORDER, CHURN_ORDER, Band, ChurnLevel
+from csm_rules.narration.grounding import check_grounding
 
 AS_OF = date(2026, 11, 24)
 
@@ -242,3 +243,16 @@ def test_qbr_timing_is_sensible(packaged_config: csm_rules.Config) -> None:
     qbr = packaged_config.thresholds.qbr
     assert 1 <= qbr.fiscal_year_start_month <= 12
     assert 30 <= qbr.contract_lead_days <= 180
+
+
+def test_every_adoption_recommendation_can_be_quoted_to_an_account_with_every_signal(
+    packaged_config: csm_rules.Config, healthy: dict[str, Any]
+) -> None:
+    # The narrator quotes a recommendation only when it passes the grounding check (figures in digits,
+    # signals the account has data for): a default that never passes would never be said.
+    features = packaged_config.thresholds.adoption.features
+    healthy["features"] = [{"name": name, "adoption_rate": 0.06} for name in features]
+    verdict = csm_rules.evaluate(csm_rules.AccountSnapshot(**healthy), packaged_config)
+    assert {u.feature for u in verdict.adoption.underutilised} == set(features)
+    for item in verdict.adoption.underutilised:
+        assert item.recommendation and check_grounding(item.recommendation, verdict).ok, item

@@ -101,7 +101,8 @@ class SignalSpec:
     mentions: str
     """A case-insensitive regular expression matching the words a text uses for this signal."""
     next_action: str
-    """The recommended next action when this signal drives the risk (a key of the narrator's actions)."""
+    """The recommended next action when this signal drives the risk (a key of the narrator's actions).
+    Its words may name this signal and no other: the account may have no data for the others."""
     derived_from: tuple[str, ...] = ()
     """Snapshot fields that are not scoring inputs but fill one (``renewal_date`` → ``days_to_renewal``)."""
     preferred: tuple[str, ...] = ()
@@ -296,7 +297,7 @@ BUILTIN_SIGNALS: tuple[SignalSpec, ...] = (
             ),
         ),
         mentions=r"stakeholder",
-        next_action="reconnect",
+        next_action="stakeholders",
         internal=True,
     ),
     SignalSpec(

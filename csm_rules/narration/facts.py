@@ -20,6 +20,7 @@ from csm_rules.domain.verdict import (
     ExpansionOpportunity,
     MatchedCondition,
 )
+from csm_rules.narration.grounding import check_grounding
 from csm_rules.narration.phrases import condition_phrase, contribution_phrase, signal_label
 from csm_rules.text import numbers
 from csm_rules.text.labels import TRIGGER_KIND_LABELS, humanize, value_metric_label
@@ -328,6 +329,17 @@ def _lower_first(text: str) -> str:
     return text
 
 
+def _recommendation(recommendation: str | None, verdict: AccountVerdict) -> str:
+    """The catalog's recommendation in brackets, when it passes the grounding check on its own.
+
+    The words are the analyst's, written for every account: "…without logging in" names a login rate this
+    account may have no data for, "the three templates" a figure in words no check can confirm.
+    """
+    if not recommendation or not check_grounding(recommendation, verdict).ok:
+        return ""
+    return f" ({_lower_first(recommendation.rstrip('.'))})"
+
+
 def _adoption_phrases(verdict: AccountVerdict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     strong = tuple(
         f"{f.label} at {numbers.percent(f.adoption_rate)}"
@@ -337,7 +349,7 @@ def _adoption_phrases(verdict: AccountVerdict) -> tuple[tuple[str, ...], tuple[s
     weak = tuple(
         f"{u.label} at {numbers.percent(u.adoption_rate)} against "
         f"{numbers.article(numbers.percent(u.benchmark))} {numbers.percent(u.benchmark)} benchmark"
-        + (f" ({_lower_first(u.recommendation.rstrip('.'))})" if u.recommendation else "")
+        + _recommendation(u.recommendation, verdict)
         for u in verdict.adoption.underutilised
     )
     return strong[:3], weak[:3]

@@ -11,11 +11,13 @@ from narration_verdicts import ALL, amber_behavioral, green_expanding, red_high_
 from pinned_config import pinned_config
 
 import csm_rules
+from csm_rules.domain.signals import BUILTIN_SIGNALS
 from csm_rules.domain.snapshot import AccountSnapshot, HealthPoint, Owner, ValueMetrics
 from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.errors import NarrationError
 from csm_rules.narration import QBR_SECTIONS, TemplateNarrator, check_grounding
 from csm_rules.narration.facts import qbr_facts
+from csm_rules.narration.grounding import SIGNAL_MENTIONS
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -218,3 +220,38 @@ def test_narrative_records_who_wrote_it() -> None:
     assert narrative.verdict_fingerprint == verdict.fingerprint
     with pytest.raises(ValueError, match="frozen"):
         narrative.text = "changed"  # type: ignore[misc]
+
+
+def test_each_signals_next_step_names_that_signal_alone() -> None:
+    narrator = TemplateNarrator()
+    for spec in BUILTIN_SIGNALS:
+        words = narrator.next_action_text(spec.next_action)
+        named = {s for s, pattern in SIGNAL_MENTIONS.items() if re.search(pattern, words, re.IGNORECASE)}
+        assert named <= {spec.id}, (spec.id, words, named)
+
+
+def test_a_silent_account_is_not_told_about_stakeholders_it_has_no_data_for() -> None:
+    base = {"account_id": "acc-1", "name": "Acme", "as_of": date(2026, 11, 24)}
+    silent = csm_rules.evaluate(AccountSnapshot(**base, days_since_last_interaction=200), pinned_config())
+    text = TemplateNarrator().churn_explanation(silent).text
+    assert "Next step: get back in touch with the main contact" in text
+    assert check_grounding(text, silent).ok
+    quiet = AccountSnapshot(**base, days_since_last_interaction=5, stakeholder_engagement="low")
+    text = TemplateNarrator().churn_explanation(csm_rules.evaluate(quiet, pinned_config())).text
+    assert "Next step: set up a check-in with the main stakeholder" in text
+
+
+def test_a_recommendation_is_quoted_only_when_the_account_data_supports_its_words() -> None:
+    base = {"account_id": "acc-1", "name": "Acme", "as_of": date(2026, 11, 24)}
+    reports = [{"name": "reports", "adoption_rate": 0.1}]
+    for snapshot, quoted in (
+        (AccountSnapshot(**base, features=reports), False),
+        (AccountSnapshot(**base, features=reports, login_frequency_days=3.0), True),
+    ):
+        verdict = csm_rules.evaluate(snapshot, pinned_config())
+        text = TemplateNarrator().qbr_summaries(verdict, ["adoption"], snapshot=snapshot)["adoption"].text
+        assert "Scheduled reports at 10% against a 60% benchmark" in text
+        assert (
+            "(schedule the weekly executive report so leadership sees value without logging in)" in text
+        ) is quoted
+        assert check_grounding(text, verdict).ok, text

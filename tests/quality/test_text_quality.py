@@ -116,16 +116,8 @@ def _notion_text(document: QBRDocument) -> str:
     return "\n".join(line for batch in qbr_blocks(document) for line in walk(batch))
 
 
-@cache
-def _recommendations() -> tuple[str, ...]:
-    features = csm_rules.load_config().thresholds.adoption.features.values()
-    return tuple(f.recommendation.rstrip(".") for f in features) + tuple(
-        f.recommendation[0].lower() + f.recommendation[1:].rstrip(".") for f in features
-    )
-
-
 def _quoted_words(verdict: AccountVerdict) -> tuple[str, ...]:
-    return (*_recommendations(), "tickets deflected")
+    return ("tickets deflected",)
 
 
 def _repeated_sentences(text: str) -> list[str]:
@@ -149,8 +141,9 @@ def _problems(
         body = text.replace(verdict.account_name or "\0", " ")
         problems += [f"internal term {m.group(0)!r}" for m in INTERNAL_TERMS.finditer(body)]
     if grounded:
-        # Words the account or the config supplies (value-metric names, catalog recommendations) are
-        # quoted, not claims about signals: take them out before the grounding check, as it does names.
+        # Words the account supplies (value-metric names) are quoted, not claims about signals: take them
+        # out before the grounding check, as it does names. Catalog recommendations are not taken out: the
+        # narrator quotes one only when it passes the check.
         for quoted in _quoted_words(verdict):
             text = text.replace(quoted, " ")
         problems += list(check_grounding(text, verdict, extra_numbers=extra).problems)
