@@ -853,6 +853,8 @@ def _date_out(value: Any) -> dict[str, Any] | None:
 def _empty(kind: str) -> Any:
     if kind in {"title", "rich_text", "multi_select", "people", "relation"}:
         return []
+    if kind in {"formula", "rollup"}:  # Notion always answers with a result object, here an empty number
+        return {"type": "number", "number": None, **({"function": "sum"} if kind == "rollup" else {})}
     return False if kind == "checkbox" else None
 
 
