@@ -13,7 +13,8 @@ For each batch of accounts (``batch_size``, default 500), in this order:
    already performed is skipped (see :mod:`csm_rules.state.store`);
 6. **narrate** — only the texts of claimed actions; a :class:`PreparingNarrator` gets them all at once;
 7. **perform** — each action once, one circuit breaker per service (a dead service is skipped for the
-   rest of the scan, with the reason on every action it skips);
+   rest of the scan, with the reason on every action it skips); a health sink or QBR writer that takes
+   many writes at once (the Notion adapter) gets the batch's in one pipelined call;
 8. **mark** — outputs are made durable (:class:`SyncingOutput`, once per batch), then each claim is
    marked done or failed (a failed action is retried by the next scan).
 
