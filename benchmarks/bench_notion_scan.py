@@ -3,14 +3,17 @@
     .venv/bin/python benchmarks/bench_notion_scan.py first [--accounts 100] [--latency 0.6]
     .venv/bin/python benchmarks/bench_notion_scan.py down [--accounts 2000]
 
-``first``: a fresh accounts database of ``--accounts`` pages in a ``FakeNotionServer`` that answers
-every request ``--latency`` seconds late; the real notion-client over loopback, the adapter's default
-limiter (2.9 requests/s, no burst) and 4 requests in flight. It reads every account, writes every
-health update (``write_health_many``) and creates every due QBR page (``write_qbr_many``), then
-prints the requests sent against the minimum a first scan needs (database + schema + one query per
-100 accounts, one update per account, QBR database + one listing of the period, and one create plus
-one append per further 100 blocks for each QBR), and the wall time against requests ÷ 3/s. The rate,
-not the latency, bounds the run, so the figures scale linearly: 100 accounts take ~75 s, 2,000 ~23 min.
+``first``: ``scan()`` of a generated portfolio (``generate_portfolio``, seed 7) whose accounts are pages
+of an accounts database in a ``FakeNotionServer`` that answers every request ``--latency`` seconds
+late; the adapter is the source, the health sink and the QBR writer, over the real notion-client on
+loopback, with its default limiter (2.9 requests/s, no burst) and 4 requests in flight; the template
+narrator and an in-memory state store. The scan reads every account, writes every health update (an
+alerting account's through its alert, one at a time; the others in one pipelined call per batch) and
+creates every due QBR and its prep page (pipelined too). It prints the requests sent against the
+minimum a first scan needs (database + schema + one query per 100 accounts, one update per account,
+QBR database + one listing, and one create plus one append per further request-sized batch of blocks
+for each QBR and prep page), the wall time against requests ÷ 3/s, and the most requests the fake held
+at once. The rate, not the latency, bounds the run, so the figures scale linearly.
 
 ``down``: ``scan()`` of a generated portfolio with the adapter as health sink and QBR writer while
 every Notion request fails with 503, with the adapter's default retry policy (real backoff) and
@@ -25,29 +28,63 @@ import logging
 import math
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from csm_rules import AccountSnapshot, Sinks, TemplateNarrator, evaluate, load_config, scan
 from csm_rules.notion import NotionCSMAdapter, build_notion_client
 from csm_rules.notion.blocks import qbr_blocks
-from csm_rules.outputs.channels import HealthUpdate
-from csm_rules.outputs.qbr import build_qbr
+from csm_rules.notion.mapping import NotionMapping, load_mapping
+from csm_rules.outputs.qbr import build_qbr_documents
 from csm_rules.sources.protocol import SourceResult
+from csm_rules.state.store import StateStore
 from csm_rules.testing.fake_notion import FakeNotionServer, seed_csm_workspace
 from csm_rules.testing.portfolio_generator import generate_portfolio
 
 AS_OF = date(2026, 11, 24)
 
 
+def _page_values(snapshot: AccountSnapshot, mapping: NotionMapping) -> dict[str, Any]:
+    """The account page a host would hold for ``snapshot``: each mapped field it has, as Notion stores it.
+
+    Fields the mapping does not read (per-feature usage, usage and health history) are left out, as
+    are the days-based inputs the snapshot did not turn into a date.
+    """
+    data = snapshot.model_dump()
+    days = snapshot.days_since_last_interaction
+    if data.get("last_interaction_date") is None and days is not None:
+        data["last_interaction_date"] = snapshot.as_of - timedelta(days=days)
+    values: dict[str, Any] = {"Status": "Active"}
+    for target, spec in mapping.accounts.fields.items():
+        value: Any = data
+        for part in target.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or value == ():
+            continue
+        value = getattr(value, "value", value)  # an enum: its value
+        if spec.type == "people":
+            value = [{"name": value, "email": data["owner"]["email"]}]
+        elif spec.values:
+            value = {ours: theirs for theirs, ours in spec.values.items()}.get(value, value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        values[spec.property] = value
+    return values
+
+
 def first_scan(accounts: int, latency: float) -> bool:
     """The first-scan figures; True when both targets hold."""
     config = load_config()
     narrator = TemplateNarrator()
+    mapping = load_mapping()
+    snapshots = [AccountSnapshot(**row) for row in generate_portfolio(accounts, seed=7, as_of=AS_OF)]
     with FakeNotionServer() as fake:
-        workspace = seed_csm_workspace(fake, accounts=accounts, as_of=AS_OF)
+        workspace = seed_csm_workspace(fake, accounts=0, as_of=AS_OF)
+        for snapshot in snapshots:
+            fake.add_page(workspace.accounts.data_source_id, _page_values(snapshot, mapping))
         client = build_notion_client(fake.token, base_url=fake.base_url, timeout=30)
         adapter = NotionCSMAdapter(
             client,
@@ -57,20 +94,41 @@ def first_scan(accounts: int, latency: float) -> bool:
         fake.latency = latency
         fake.clear_log()
         started = time.perf_counter()
-        read = adapter.read_accounts(AS_OF)
-        verdicts = [(s, evaluate(s, config)) for s in read.snapshots]
-        health = adapter.write_health_many([HealthUpdate.from_verdict(v) for _, v in verdicts])
-        documents = [build_qbr(s, v, narrator) for s, v in verdicts if v.qbr_due is not None]
-        pages = adapter.write_qbr_many(documents)
+        report = scan(
+            adapter,
+            as_of=AS_OF,
+            config=config,
+            narrator=narrator,
+            sinks=Sinks(health=adapter),
+            qbr_writer=adapter,
+            state=StateStore.in_memory(),
+        )
         wall = time.perf_counter() - started
+        log, in_flight = fake.requests, fake.max_in_flight
+        fake.latency = 0.0
+        # The documents the scan wrote, built again from the accounts as Notion holds them (not timed).
+        read = NotionCSMAdapter(client, accounts_database_id=workspace.accounts.database_id).read_accounts(
+            AS_OF
+        )
         client.close()
-        log = fake.requests
-    failed = sum(isinstance(r, Exception) for r in [*health, *pages])
+    documents = [
+        document
+        for s in read.snapshots
+        if (verdict := evaluate(s, config)).qbr_due is not None
+        for document in build_qbr_documents(s, verdict, narrator, config=config)
+        if document is not None
+    ]
     batches = sum(len([b for b in qbr_blocks(d) if b]) for d in documents)
     minimum = 2 + math.ceil(accounts / 100) + len(read.snapshots) + 2 + batches
     budget = len(log) / 3.0
-    print(f"accounts: {len(read.snapshots)}, QBR pages: {len(documents)}, failures: {failed}")
-    print(f"latency per request: {latency:.2f} s, in flight: {adapter.workers}")
+    failed = len(report.failures) + len(report.source_problems)
+    print(
+        f"accounts: {report.accounts_scored} scored of {len(read.snapshots)} read; QBR pages: "
+        f"{report.qbrs_written} + {report.qbr_preps_written} prep; health updates: "
+        f"{report.health_updates_written} ({report.alerts_delivered + report.alerts_partial} through "
+        f"alerts); failures: {failed}"
+    )
+    print(f"latency per request: {latency:.2f} s, workers: {adapter.workers}, most in flight: {in_flight}")
     print(f"requests: {len(log)} (minimum {minimum}: {len(log) / minimum:.3f}x, target <= 1.05x)")
     print(f"wall: {wall:.1f} s (requests / 3/s = {budget:.1f} s: {wall / budget:.3f}x, target <= 1.1x)")
     print(f"average rate: {len(log) / wall:.3f} requests/s (limit 3)")

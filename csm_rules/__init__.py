@@ -81,6 +81,7 @@ from csm_rules.errors import (
     UnconfirmedWrite,
 )
 from csm_rules.outputs.channels import (
+    BatchHealthSink,
     ChatMessage,
     ChatSink,
     DraftEmail,
@@ -224,6 +225,7 @@ __all__ = [
     "AlertRecord",
     "AlertTexts",
     "Band",
+    "BatchHealthSink",
     "CSMScheduler",
     "CapApplied",
     "ChannelResult",

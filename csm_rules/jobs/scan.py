@@ -13,7 +13,8 @@ For each batch of accounts (``batch_size``, default 500), in this order:
    already performed is skipped (see :mod:`csm_rules.state.store`);
 6. **narrate** — only the texts of claimed actions; a :class:`PreparingNarrator` gets them all at once;
 7. **perform** — each action once, one circuit breaker per service (a dead service is skipped for the
-   rest of the scan, with the reason on every action it skips);
+   rest of the scan, with the reason on every action it skips); a health sink or QBR writer that takes
+   many writes at once (the Notion adapter) gets the batch's in one pipelined call;
 8. **mark** — outputs are made durable (:class:`SyncingOutput`, once per batch), then each claim is
    marked done or failed (a failed action is retried by the next scan).
 
@@ -42,11 +43,11 @@ from csm_rules.narration import Narrator, TemplateNarrator
 from csm_rules.narration.narrative import NarrationRequest, Narrative, PreparingNarrator
 from csm_rules.outputs.alert_gate import AlertDecision, AlertGate, AlertLog, AlertRecord, MemoryAlertLog
 from csm_rules.outputs.alerts import ChurnAlert, build_churn_alert
-from csm_rules.outputs.channels import HealthUpdate, Sinks
+from csm_rules.outputs.channels import BatchHealthSink, HealthUpdate, Sinks
 from csm_rules.outputs.delivery import CHANNELS, deliver, scrub_secrets
 from csm_rules.outputs.expansion_tasks import ExpansionDispatcher, build_expansion_task
-from csm_rules.outputs.qbr import build_qbr_documents
-from csm_rules.outputs.qbr_state import CompletedQBRStore, QBRWriter
+from csm_rules.outputs.qbr import QBRDocument, build_qbr_documents
+from csm_rules.outputs.qbr_state import BatchQBRWriter, CompletedQBRStore, QBRWriter
 from csm_rules.sources.protocol import PortfolioSource, SourceProblem, read_in_batches
 from csm_rules.state.actions import performing
 from csm_rules.state.store import ClaimRequest, RecordedVerdict, StateStore
@@ -764,7 +765,12 @@ class _ScanJob:
 
     def _perform(self, claimed: list[_Action]) -> tuple[dict[str, str | None], dict[str, _Account]]:
         """Each claimed action once; the outcome per key (None = done, else the error) and the accounts
-        whose new alert reached at least one channel."""
+        whose new alert reached at least one channel.
+
+        A health sink or QBR writer that takes many writes at once (:class:`BatchHealthSink`,
+        :class:`BatchQBRWriter`) gets the batch's health writes, and its QBRs, in one call each
+        (pipelined: its rate, not its latency, bounds the batch); each action still has its own outcome.
+        """
         outcomes: dict[str, str | None] = {}
         delivered: dict[str, _Account] = {}
         alerts: dict[str, list[_Action]] = {}
@@ -773,13 +779,27 @@ class _ScanJob:
                 alerts.setdefault(action.account.verdict.account_id, []).append(action)
         for account_actions in alerts.values():
             self._alert(account_actions, outcomes, delivered)
+        batch_health = isinstance(self.services.sinks.health, BatchHealthSink)
+        batch_qbrs = isinstance(self.services.qbr_writer, BatchQBRWriter)
+        health: list[_Action] = []
+        qbrs: list[_Action] = []
         for action in claimed:
             if action.kind == "health":
-                outcomes[action.key] = self._health(action)
+                if batch_health:
+                    health.append(action)
+                else:
+                    outcomes[action.key] = self._health(action)
             elif action.kind == "expansion":
                 outcomes[action.key] = self._expansion(action)
             elif action.kind == "qbr":
-                outcomes[action.key] = self._qbr(action)
+                if batch_qbrs:
+                    qbrs.append(action)
+                else:
+                    outcomes[action.key] = self._qbr(action)
+        if qbrs:  # the QBRs before the health writes, in the order of the serial path
+            outcomes.update(self._qbr_many(qbrs))
+        if health:
+            outcomes.update(self._health_many(health))
         return outcomes, delivered
 
     def _performing(self, action: _Action) -> AbstractContextManager[None]:
@@ -886,6 +906,27 @@ class _ScanJob:
             self.report.health_updates_written += 1
         return error
 
+    def _health_many(self, actions: list[_Action]) -> dict[str, str | None]:
+        """:meth:`_health` for many actions, through the sink's ``write_health_many`` in one call."""
+        health = self.services.sinks.health
+        assert isinstance(health, BatchHealthSink)
+        skipped = self._skipped_batch("health_update", actions, "health_update")
+        if skipped is not None:
+            return dict.fromkeys((action.key for action in actions), skipped)
+        results = self._call_many(
+            lambda: health.write_health_many(
+                [HealthUpdate.from_verdict(action.account.verdict) for action in actions]
+            ),
+            len(actions),
+        )
+        outcomes: dict[str, str | None] = {}
+        for action, result in zip(actions, results, strict=True):
+            error = self._settled("health_update", action, "health_update", result)
+            if error is None:
+                self.report.health_updates_written += 1
+            outcomes[action.key] = error
+        return outcomes
+
     def _expansion(self, action: _Action) -> str | None:
         dispatcher, verdict, opportunity = (
             self.services.dispatcher,
@@ -916,8 +957,22 @@ class _ScanJob:
         return error
 
     def _qbr(self, action: _Action) -> str | None:
-        writer, account = self.services.qbr_writer, action.account
+        writer = self.services.qbr_writer
         assert writer is not None
+        documents = self._qbr_documents(action)
+        if isinstance(documents, str):
+            return documents
+        where: list[object] = []
+        error = self._guarded(
+            "qbr_writer", action, "qbr", lambda: where.extend(writer.write_qbr(d) for d in documents)
+        )
+        if error is None:
+            self._qbr_written(documents, where)
+        return error
+
+    def _qbr_documents(self, action: _Action) -> list[QBRDocument] | str:
+        """The customer QBR and, when one is written, its prep page (in that order), or the error."""
+        account = action.account
         try:
             document, prep = build_qbr_documents(
                 account.snapshot, account.verdict, self.services.narrator, config=self.config
@@ -928,18 +983,94 @@ class _ScanJob:
             by_narrator = self.report.narrations.setdefault("qbr_section", {})
             by_narrator[section.narrator] = by_narrator.get(section.narrator, 0) + 1
             self.report.narrators[section.narrator] = self.report.narrators.get(section.narrator, 0) + 1
-        where: list[object] = []
         # The rep's prep page goes out with the customer QBR, as its own document (key: the QBR's + ":prep").
-        documents = [document] if prep is None else [document, prep]
-        error = self._guarded(
-            "qbr_writer", action, "qbr", lambda: where.extend(writer.write_qbr(d) for d in documents)
-        )
-        if error is None:
-            self.report.qbrs_written += 1
-            self.report.qbr_preps_written += len(documents) - 1
-            for location in where:
-                self.report._keep(self.report.qbr_locations, str(location))
-        return error
+        return [document] if prep is None else [document, prep]
+
+    def _qbr_written(self, documents: list[QBRDocument], where: list[object]) -> None:
+        self.report.qbrs_written += 1
+        self.report.qbr_preps_written += len(documents) - 1
+        for location in where:
+            self.report._keep(self.report.qbr_locations, str(location))
+
+    def _qbr_many(self, actions: list[_Action]) -> dict[str, str | None]:
+        """:meth:`_qbr` for many actions: every customer QBR in one ``write_qbr_many`` call, then the
+        prep pages of those written in a second (a prep page never goes out without its QBR)."""
+        writer = self.services.qbr_writer
+        assert isinstance(writer, BatchQBRWriter)
+        outcomes: dict[str, str | None] = {}
+        built: list[tuple[_Action, list[QBRDocument]]] = []
+        for action in actions:
+            documents = self._qbr_documents(action)
+            if isinstance(documents, str):
+                outcomes[action.key] = documents
+            else:
+                built.append((action, documents))
+        if not built:
+            return outcomes
+        skipped = self._skipped_batch("qbr_writer", [action for action, _ in built], "qbr")
+        if skipped is not None:
+            outcomes.update((action.key, skipped) for action, _ in built)
+            return outcomes
+        customer = self._call_many(lambda: writer.write_qbr_many([docs[0] for _, docs in built]), len(built))
+        where: list[list[object]] = [[result] for result in customer]
+        preps = [
+            (n, docs[1])
+            for n, (_, docs) in enumerate(built)
+            if len(docs) > 1 and not isinstance(customer[n], Exception)
+        ]
+        if preps:
+            written = self._call_many(lambda: writer.write_qbr_many([prep for _, prep in preps]), len(preps))
+            for (n, _), result in zip(preps, written, strict=True):
+                where[n].append(result)
+        for (action, documents), results in zip(built, where, strict=True):
+            failure = next((result for result in results if isinstance(result, Exception)), None)
+            outcomes[action.key] = self._settled("qbr_writer", action, "qbr", failure)
+            if outcomes[action.key] is None:
+                self._qbr_written(documents, results)
+        return outcomes
+
+    def _call_many(self, send: Callable[[], Sequence[object]], count: int) -> list[object]:
+        """A sink's ``*_many`` call: its per-item results (an exception per failed item); a call that
+        raises, or answers for another number of items, fails every item with that error."""
+        try:
+            results = list(send())
+            if len(results) != count:
+                raise ValueError(f"a batch of {count} writes was answered with {len(results)} results")
+        except Exception as exc:
+            return [exc] * count
+        return results
+
+    def _skipped_batch(self, service: str, actions: list[_Action], stage: str) -> str | None:
+        """Before a batch call: when ``service``'s breaker is open, skip every action as
+        :meth:`_guarded` skips one (nothing is sent) and return the breaker's reason."""
+        reason = self.breakers[service].reason
+        if reason is not None:
+            for action in actions:
+                self.report._count_request(service, "skipped")
+                self.report.add_failure(
+                    ScanFailure(action.account.verdict.account_id, stage, "CircuitOpenError", reason)
+                )
+        return reason
+
+    def _settled(self, service: str, action: _Action, stage: str, result: object) -> str | None:
+        """One action's result from a batch call, recorded as :meth:`_guarded` records one call: the
+        breaker, the request counter and the failure. The batch was sent whole, so an action after the
+        breaker opened keeps its real outcome (and leaves the breaker's reason as it was); a write a
+        breaker refused (the sink's own) is skipped."""
+        breaker = self.breakers[service]
+        account_id = action.account.verdict.account_id
+        if not isinstance(result, Exception):
+            breaker.record_success()
+            self.report._count_request(service, "sent")
+            return None
+        if not breaker.is_open:
+            breaker.record_failure(result)
+        if isinstance(result, CircuitOpenError):
+            self.report._count_request(service, "skipped")
+            self.report.add_failure(ScanFailure(account_id, stage, "CircuitOpenError", str(result)))
+            return str(result)
+        self.report._count_request(service, "failed")
+        return self._fail(account_id, stage, result)
 
     # 8: mark ------------------------------------------------------------------------------------
 

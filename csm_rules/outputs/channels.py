@@ -7,6 +7,7 @@ sink can serialise them. There is deliberately no "send" anywhere: mail is only 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
@@ -17,6 +18,7 @@ from csm_rules.domain.verdict import AccountVerdict
 from csm_rules.domain.vocabulary import Band, ChurnLevel
 
 __all__ = [
+    "BatchHealthSink",
     "ChatMessage",
     "ChatSink",
     "DraftEmail",
@@ -97,6 +99,24 @@ class HealthSink(Protocol):
 
     def write_health(self, update: HealthUpdate) -> None:
         """Persist the update; raise on failure (the caller isolates the failure)."""
+        ...
+
+
+@runtime_checkable
+class BatchHealthSink(HealthSink, Protocol):
+    """A :class:`HealthSink` that also takes many updates at once (the Notion adapter pipelines them).
+
+    When the scan's health sink has this method, a batch's health writes go out in one call (an alert's
+    health channel still goes one update at a time). The call is made outside any one action's
+    :func:`~csm_rules.state.actions.performing` block, so a sink that needs the action key while it
+    writes (the local files) must not have this method.
+    """
+
+    def write_health_many(self, updates: Sequence[HealthUpdate]) -> Sequence[Exception | None]:
+        """Write each update; return, in order, None for each written or the exception it met.
+
+        One update failing must not stop the others; raise only when none could be attempted.
+        """
         ...
 
 

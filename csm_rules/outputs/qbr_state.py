@@ -7,13 +7,13 @@ a :class:`CompletedQBRStore` and merges the keys into each snapshot before evalu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
 from csm_rules.outputs.qbr import QBRDocument
 
-__all__ = ["CompletedQBRStore", "QBRWriter"]
+__all__ = ["BatchQBRWriter", "CompletedQBRStore", "QBRWriter"]
 
 
 @runtime_checkable
@@ -22,6 +22,23 @@ class QBRWriter(Protocol):
 
     def write_qbr(self, document: QBRDocument) -> object:
         """Write the document (never a duplicate for the same idempotency key); return where it went."""
+        ...
+
+
+@runtime_checkable
+class BatchQBRWriter(QBRWriter, Protocol):
+    """A :class:`QBRWriter` that also takes many documents at once (the Notion adapter pipelines them).
+
+    When the scan's QBR writer has this method, a batch's customer QBRs go out in one call, then the
+    prep pages of those that were written in a second (a prep page never goes out without its QBR).
+    The calls are made outside any one action's :func:`~csm_rules.state.actions.performing` block.
+    """
+
+    def write_qbr_many(self, documents: Sequence[QBRDocument]) -> Sequence[object]:
+        """Write each document; return, in order, where each went or the exception it met.
+
+        One document failing must not stop the others; raise only when none could be attempted.
+        """
         ...
 
 

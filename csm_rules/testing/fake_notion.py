@@ -25,7 +25,8 @@ Faults (:class:`Fault`) — 429 with Retry-After, any 5xx / 529, a slow reply (p
 late: longer than the client's timeout it becomes a client timeout), a dropped connection (e.g. after
 a page is created, before the client learns it) — are injected by method and path, for a number of
 times, or at random with a seeded rate. Every request is logged (:attr:`FakeNotionServer.requests`)
-with the Authorization header never recorded.
+with the Authorization header never recorded, and the most requests it held at once is counted
+(:attr:`FakeNotionServer.max_in_flight`: with ``latency`` set, it shows whether a client pipelines).
 
 Example::
 
@@ -181,6 +182,8 @@ class FakeNotionServer:
         self._faults: list[Fault] = []
         self._random: tuple[float, tuple[int, ...], random.Random, float, str | None] | None = None
         self._log: list[LoggedRequest] = []
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
         self._seq = 0
         self._httpd: ThreadingHTTPServer | None = None
@@ -360,9 +363,25 @@ class FakeNotionServer:
             return list(self._log)
 
     def clear_log(self) -> None:
-        """Forget the logged requests."""
+        """Forget the logged requests, and start :attr:`max_in_flight` again."""
         with self._lock:
             self._log.clear()
+            self._max_in_flight = self._in_flight
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests being served at once (received, not yet answered) since the log was cleared."""
+        with self._lock:
+            return self._max_in_flight
+
+    def _arrived(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def count(self, method: str | None = None, path: str | None = None, *, status: int | None = None) -> int:
         """How many logged requests match ``method``, the ``path`` regex and ``status``."""
@@ -673,6 +692,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
+        self.fake._arrived()
+        try:
+            self._serve_one(method)
+        finally:
+            self.fake._answered()
+
+    def _serve_one(self, method: str) -> None:
         fake = self.fake
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
@@ -827,6 +853,8 @@ def _date_out(value: Any) -> dict[str, Any] | None:
 def _empty(kind: str) -> Any:
     if kind in {"title", "rich_text", "multi_select", "people", "relation"}:
         return []
+    if kind in {"formula", "rollup"}:  # Notion always answers with a result object, here an empty number
+        return {"type": "number", "number": None, **({"function": "sum"} if kind == "rollup" else {})}
     return False if kind == "checkbox" else None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -135,3 +136,17 @@ def test_random_faults_are_seeded(fake: FakeNotionServer, http: httpx.Client) ->
     statuses = [http.get(f"/pages/{page}").status_code for _ in range(40)]
     assert 5 < sum(s != 200 for s in statuses) < 35
     assert set(statuses) <= {200, 429, 500, 502, 503, 504, 529}
+
+
+def test_max_in_flight_counts_requests_held_at_once(fake: FakeNotionServer, http: httpx.Client) -> None:
+    db = fake.add_database("Docs", {"Name": "title"})
+    fake.latency = 0.2
+    http.get(f"/databases/{db.database_id}")
+    http.get(f"/databases/{db.database_id}")
+    assert fake.max_in_flight == 1  # one after the other
+    fake.clear_log()
+    assert fake.max_in_flight == 0
+    with ThreadPoolExecutor(3) as pool:
+        replies = list(pool.map(lambda _: http.get(f"/databases/{db.database_id}"), range(3)))
+    assert [r.status_code for r in replies] == [200] * 3
+    assert fake.max_in_flight == 3
