@@ -42,11 +42,25 @@ def run(accounts: int, work: Path) -> tuple[float, float]:
     command += ["--as-of", AS_OF.isoformat(), "--format", "json"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    seconds = time.perf_counter() - started
+    with (work / f"report{accounts}.json").open("w+", encoding="utf-8") as out:
+        done = subprocess.run(command, check=False, stdout=out, stderr=subprocess.PIPE, text=True)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        text = out.read()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if peak < before:
         raise RuntimeError("peak RSS of the child could not be read")
+    if done.returncode not in (0, 1):  # 1: an action failed (reported); 2: the scan could not start
+        raise RuntimeError(f"the scan exited {done.returncode}: {done.stderr[-2000:]}")
+    report = json.loads(text)
+    if report["accounts_scored"] != accounts:
+        raise RuntimeError(f"the scan scored {report['accounts_scored']} of {accounts} accounts")
+    print(
+        f"  {report['qbrs']['written']:,} QBRs, {report['expansion_tasks']['dispatched']:,} tasks, "
+        f"{report['alerts']['delivered'] + report['alerts']['partial']:,} alerts, "
+        f"{report['health_updates_written']:,} health updates, {report['failures_total']:,} failures",
+        flush=True,
+    )
     return seconds, peak / 1024
 
 
