@@ -216,4 +216,5 @@ def test_a_scan_through_claude_keeps_its_concurrency_and_every_text_under_429s(
     assert prepared.fallbacks == {} and set(report.narrators) == {"claude"}
     assert report.ok
     assert server.max_in_flight > 1
-    assert max(answers.others_in_flight_after_429s) >= 1  # still several at once after the last 429
+    after = answers.others_in_flight_after_429s
+    assert after and max(after) >= 1  # still several at once after the last 429
