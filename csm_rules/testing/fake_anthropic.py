@@ -237,6 +237,8 @@ class FakeMessagesServer:
         self._lock = threading.Lock()
         self._in_flight = 0
         self.max_in_flight = 0
+        """The most ``POST /v1/messages`` requests answered at once (a request the rate limits turned away
+        never counts): the client's concurrency as the API saw it. :meth:`reset` sets it back to 0."""
         self._seen_prefixes: set[str] = set()
         self._buckets: dict[str, _Bucket] = {}
         if requests_per_minute is not None:
@@ -268,6 +270,13 @@ class FakeMessagesServer:
         """How many ``POST /v1/messages`` requests arrived (including failed ones)."""
         with self._lock:
             return len(self.requests)
+
+    @property
+    def in_flight(self) -> int:
+        """How many ``POST /v1/messages`` requests are being answered now (a responder may read it to see
+        the concurrency at a given moment, e.g. after a rate limit)."""
+        with self._lock:
+            return self._in_flight
 
     @property
     def batch_item_count(self) -> int:

@@ -734,3 +734,79 @@ class _Account:
         if self.days_to_renewal <= _SATISFACTION_WINDOW_DAYS:
             logit -= 1.0 * self.sentiment  # satisfaction decides the renewal talk, and only then
         return logit + 0.7 * self.no_telemetry
+
+
+def next_day_portfolio(
+    records: list[dict[str, Any]],
+    *,
+    seed: int,
+    days: int = 1,
+    worsened: int = 0,
+    expanding: int = 0,
+    new_accounts: int = 0,
+) -> list[dict[str, Any]]:
+    """``records`` (from :func:`generate_portfolio`) ``days`` later, with a few accounts changed: the input of
+    the next daily scan.
+
+    Every account's ``as_of`` moves on by ``days`` (dates such as the renewal stay, so day counts derived
+    from them shrink). ``worsened`` accounts, drawn with ``seed``, turn at risk (usage declining, logins every
+    45 days, low engagement, NPS 2, an invoice 95 days overdue); ``expanding`` other accounts grow into
+    their seats (utilisation 0.97, usage growing, logins every 3 days, invoices paid); ``new_accounts``
+    freshly generated accounts are appended, their ids continuing the numbering. Each changed signal
+    loses every other input of that signal first (from :data:`~csm_rules.domain.signals.BUILTIN_SIGNALS`),
+    so no changed account contradicts itself. The input is not modified.
+
+    Example::
+
+        day1 = generate_portfolio(300, seed=7, as_of=date(2026, 11, 24))
+        day2 = next_day_portfolio(day1, seed=8, worsened=6, expanding=6, new_accounts=3)
+    """
+    if min(days, worsened, expanding, new_accounts) < 0 or worsened + expanding > len(records):
+        raise ValueError("days and the counts must be >= 0, and worsened + expanding at most len(records)")
+    if any("as_of" not in record for record in records):
+        raise ValueError("every record needs its as_of (generate_portfolio writes one)")
+    rng = random.Random(seed)
+    chosen = rng.sample(range(len(records)), worsened + expanding)
+    changes = dict.fromkeys(chosen[:worsened], _WORSENED) | dict.fromkeys(chosen[worsened:], _EXPANDING)
+    moved: list[dict[str, Any]] = []
+    for index, record in enumerate(records):
+        record = dict(record, as_of=date.fromisoformat(str(record["as_of"])) + timedelta(days=days))
+        for signal, values in changes.get(index, ()):
+            _set_signal(record, signal, values)
+        moved.append(record)
+    if new_accounts:
+        as_of = max(r["as_of"] for r in moved) if moved else date.today()
+        width = max(5, len(str(len(records) + new_accounts)))
+        for offset, record in enumerate(generate_portfolio(new_accounts, seed=seed, as_of=as_of)):
+            moved.append(dict(record, account_id=f"acc-{len(records) + offset + 1:0{width}d}"))
+    return moved
+
+
+# what next_day_portfolio sets, per signal id
+_WORSENED: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("usage_trend", {"usage_trend": "declining"}),
+    ("login_frequency", {"login_frequency_days": 45.0}),
+    ("stakeholder_engagement", {"stakeholder_engagement": "low"}),
+    ("satisfaction", {"nps_score": 2.0}),
+    ("payment", {"invoice_days_overdue": 95}),
+)
+_EXPANDING: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("seat_utilization", {"seats_utilization_rate": 0.97}),
+    ("usage_trend", {"usage_trend": "growing"}),
+    ("login_frequency", {"login_frequency_days": 3.0}),
+    ("payment", {"invoice_days_overdue": 0}),
+)
+
+
+def _set_signal(record: dict[str, Any], signal: str, values: dict[str, Any]) -> None:
+    """Replace every input of ``signal`` in ``record`` with ``values`` (and forget when it was observed)."""
+    from csm_rules.domain.signals import BUILTIN_SIGNALS
+
+    [spec] = [s for s in BUILTIN_SIGNALS if s.id == signal]
+    for name in (*(i.field for i in spec.inputs), *spec.derived_from):
+        if name != "seats_purchased":  # what the account bought stays (it prices a seat expansion)
+            record.pop(name, None)
+    observed = record.get("observed_at")
+    if isinstance(observed, dict) and signal in observed:
+        record["observed_at"] = {k: v for k, v in observed.items() if k != signal}
+    record.update(values)

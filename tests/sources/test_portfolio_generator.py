@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from portfolio_writers import AS_OF
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.domain.vocabulary import Band
 from csm_rules.sources.portfolio_files import OUTCOME_FIELDS
-from csm_rules.testing.portfolio_generator import generate_portfolio
+from csm_rules.testing.portfolio_generator import generate_portfolio, next_day_portfolio
 
 
 def _snapshot(record: dict[str, Any]) -> AccountSnapshot:
@@ -138,3 +138,21 @@ def test_churn_follows_the_latent_state_predictably_but_not_perfectly() -> None:
         by_band.setdefault(_snapshot(record).health_history[-1].band, []).append(lost)
     rates = {band: sum(v) / len(v) for band, v in by_band.items()}
     assert rates[Band.RED] > rates[Band.AMBER] > rates[Band.GREEN] > 0
+
+
+def test_next_day_portfolio_moves_the_date_and_changes_only_the_accounts_asked() -> None:
+    day1 = generate_portfolio(40, seed=3, as_of=AS_OF)
+    copy = [dict(r) for r in day1]
+    day2 = next_day_portfolio(day1, seed=4, worsened=3, expanding=2, new_accounts=2)
+    assert day1 == copy  # the input is left alone
+    assert day2 == next_day_portfolio(day1, seed=4, worsened=3, expanding=2, new_accounts=2)
+    assert len(day2) == 42 and len({r["account_id"] for r in day2}) == 42
+    assert {r["as_of"] for r in day2} == {AS_OF + timedelta(days=1)}
+    changed = [a for a, b in zip(day1, day2, strict=False) if dict(a, as_of=b["as_of"]) != b]
+    assert len(changed) == 5
+    snapshots = [_snapshot(r) for r in day2]  # every changed account is consistent
+    worsened = [s for s in snapshots if s.usage_trend == "declining" and s.nps_score == 2.0]
+    assert len(worsened) >= 3
+    assert sum(s.seats_utilization_rate == 0.97 for s in snapshots) == 2
+    with pytest.raises(ValueError, match="as_of"):
+        next_day_portfolio([{k: v for k, v in day1[0].items() if k != "as_of"}], seed=1)
