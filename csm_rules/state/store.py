@@ -198,7 +198,10 @@ def _sqlite_engine(url: str) -> Engine:
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = sa.create_engine(
         url,
-        connect_args={"timeout": 60.0, "check_same_thread": False},
+        # The driver keeps 128 prepared statements a connection by default; a batch's statements bind
+        # hundreds of values and vary in length (IN lists, multi-row inserts), so they held ~1.5 KB of
+        # SQLite memory per account scanned (34 MB at 20,000 accounts and growing). 16 keep it flat (6 MB).
+        connect_args={"timeout": 60.0, "check_same_thread": False, "cached_statements": 16},
         **({"poolclass": StaticPool} if memory else {}),
     )
 
