@@ -4,8 +4,14 @@ One scan talks to Notion, Claude and each sink. When one of them is down, retryi
 turns a one-minute scan into hours. :class:`CircuitBreaker` counts consecutive failures; once
 ``threshold`` is reached it *opens*, and every later call in the same scan is skipped at once with
 :class:`~csm_rules.errors.CircuitOpenError`, whose message says which service and why. A success resets
-the count. The breaker never closes by itself within its lifetime: the next scan makes a new one and
-tries again.
+the count. Without ``retry_after`` the breaker never closes by itself within its lifetime: the next
+scan makes a new one and tries again.
+
+A breaker that outlives one scan, or one batch (a Notion adapter or a Claude narrator kept by a
+long-running host), gets ``retry_after`` seconds: each time they have passed since it opened or since
+its last trial, :meth:`CircuitBreaker.allow` lets one call through (*half-open*); a success closes the
+breaker, a failure keeps it open for another ``retry_after``. So a service that comes back is used
+again, and one that stays down costs one attempt per ``retry_after``, however many accounts are scanned.
 
 Example::
 
@@ -19,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -30,15 +37,30 @@ _T = TypeVar("_T")
 
 
 class CircuitBreaker:
-    """Consecutive-failure breaker for one service (thread-safe)."""
+    """Consecutive-failure breaker for one service (thread-safe); see the module docstring.
 
-    def __init__(self, service: str, *, threshold: int = 5) -> None:
+    ``clock`` (monotonic seconds) is for tests.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        threshold: int = 5,
+        retry_after: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if threshold < 1:
             raise ValueError("threshold must be at least 1")
+        if retry_after is not None and retry_after < 0:
+            raise ValueError("retry_after must be ≥ 0 seconds")
         self.service = service
         self.threshold = threshold
+        self.retry_after = retry_after
+        self._clock = clock
         self._failures = 0
         self._last_error: str | None = None
+        self._since = 0.0  # when it opened, or when its last trial call was let through
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -46,9 +68,20 @@ class CircuitBreaker:
 
     @property
     def is_open(self) -> bool:
-        """True once ``threshold`` consecutive failures were seen (calls are then skipped)."""
+        """True once ``threshold`` consecutive failures were seen (until a success closes it)."""
         with self._lock:
             return self._failures >= self.threshold
+
+    def allow(self) -> bool:
+        """Whether to make a call now: while closed, yes; while open, only the one trial call each
+        ``retry_after`` seconds (asking takes that turn)."""
+        with self._lock:
+            if self._failures < self.threshold:
+                return True
+            if self.retry_after is not None and self._clock() - self._since >= self.retry_after:
+                self._since = self._clock()
+                return True
+            return False
 
     @property
     def reason(self) -> str | None:
@@ -61,16 +94,26 @@ class CircuitBreaker:
                 f" (last: {self._last_error})"
             )
 
-    def check(self) -> None:
-        """Raise :class:`CircuitOpenError` if the breaker is open."""
-        reason = self.reason
-        if reason is not None:
-            raise CircuitOpenError(self.service, reason)
+    def check(self, *, take_turn: bool = True) -> None:
+        """Raise :class:`CircuitOpenError` unless a call may be made now (:meth:`allow`).
+
+        ``take_turn=False`` only looks (an outer guard whose inner calls take the trial turn themselves):
+        it raises when the breaker is open and no trial call is due.
+        """
+        if take_turn:
+            allowed = self.allow()
+        else:
+            with self._lock:
+                due = self.retry_after is not None and self._clock() - self._since >= self.retry_after
+                allowed = self._failures < self.threshold or due
+        if not allowed:
+            raise CircuitOpenError(self.service, self.reason or f"{self.service} skipped: circuit open")
 
     def record_success(self) -> None:
-        """A call succeeded: the consecutive-failure count starts again."""
+        """A call succeeded: the consecutive-failure count starts again; with ``retry_after``, an open
+        breaker closes (the service answers again)."""
         with self._lock:
-            if self._failures < self.threshold:
+            if self._failures < self.threshold or self.retry_after is not None:
                 self._failures = 0
 
     def record_failure(self, error: BaseException | str) -> None:
@@ -79,6 +122,8 @@ class CircuitBreaker:
         with self._lock:
             self._failures += 1
             self._last_error = described[:200]
+            if self._failures == self.threshold:
+                self._since = self._clock()
 
     def call(self, fn: Callable[[], _T]) -> _T:
         """Run ``fn`` unless open; record its success or failure (its exception propagates)."""

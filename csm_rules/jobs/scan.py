@@ -867,7 +867,7 @@ class _ScanJob:
         assert channel is not None
         breaker = self.breakers[channel]
         account_id = action.account.verdict.account_id
-        reason = breaker.reason
+        reason = None if breaker.allow() else (breaker.reason or f"{channel} skipped: circuit open")
         if reason is not None:
             self.report._count_request(channel, "skipped")
             self.report.add_failure(ScanFailure(account_id, f"alert:{channel}", "CircuitOpenError", reason))

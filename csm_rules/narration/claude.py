@@ -26,8 +26,10 @@ A scan hands every text it needs to :meth:`ClaudeNarrator.prepare` first
 wait through the Message Batches API, bounded by a time budget); the per-text methods then return those
 texts without a request. A circuit breaker (:class:`~csm_rules.breaker.CircuitBreaker`, service
 ``"claude"``) opens after ``breaker_threshold`` consecutive texts failed on transport errors: every later
-text comes from the templates at once, with the reason. The system prompt is marked for prompt caching only
-when it reaches the model's minimum cacheable length (:mod:`csm_rules.narration.claude_limits`).
+text comes from the templates at once, with the reason, and one text every ``breaker_retry_seconds`` tries
+Claude again (the breaker lives as long as the narrator, across a scan's batches and a host's scans).
+The system prompt is marked for prompt caching only when it reaches the model's minimum cacheable length
+(:mod:`csm_rules.narration.claude_limits`).
 Calls are refused with :class:`~csm_rules.errors.LLMCallsDisabledError` while
 ``csm_rules.narration.ALLOW_LLM_CALLS`` is False, unless the client's ``base_url`` is a loopback address
 (a local fake such as :class:`csm_rules.testing.FakeMessagesServer`).
@@ -487,7 +489,8 @@ class ClaudeNarrator:
     texts that may wait (waiting up to ``batch_wait_seconds``, polling every ``batch_poll_seconds``; batch
     ids are kept in ``batch_ledger`` — by default the cache when it is a
     :class:`~csm_rules.narration.cache.SQLiteNarrativeCache` — so the next run resumes them), and
-    ``breaker_threshold`` consecutive failed texts before the circuit breaker opens.
+    ``breaker_threshold`` consecutive failed texts before the circuit breaker opens, and
+    ``breaker_retry_seconds`` between trial texts while it is open.
     """
 
     def __init__(
@@ -510,6 +513,7 @@ class ClaudeNarrator:
         batch_poll_seconds: float = 30.0,
         batch_ledger: BatchLedger | None = None,
         breaker_threshold: int = 5,
+        breaker_retry_seconds: float = 60.0,
     ) -> None:
         if config is None:
             from csm_rules.config.loader import load_config
@@ -549,7 +553,9 @@ class ClaudeNarrator:
             batch_ledger = self.cache if isinstance(self.cache, BatchLedger) else MemoryBatchLedger()
         self.batch_ledger: BatchLedger = batch_ledger
         self.breaker_threshold = breaker_threshold
-        self.breaker = CircuitBreaker("claude", threshold=breaker_threshold)
+        self.breaker = CircuitBreaker(
+            "claude", threshold=breaker_threshold, retry_after=breaker_retry_seconds
+        )
         self.last_prepare: PrepareReport | None = None
         """What the last :meth:`prepare` did (texts, batches, 429s, pacing, fallbacks by reason)."""
         self._prepared: dict[tuple[str, str, str], Narrative] = {}
@@ -721,8 +727,8 @@ class ClaudeNarrator:
         reason = next(
             (r for _, kind in task.outputs if (r := self._skipped.get((account, fingerprint, kind)))), None
         )
-        if reason is None and self.breaker.reason is not None:
-            reason = self.breaker.reason.removeprefix(f"{self.breaker.service} ")
+        if reason is None and not self.breaker.allow():
+            reason = (self.breaker.reason or "").removeprefix(f"{self.breaker.service} ")
         if reason is not None:
             exchange = _Exchange(self, task)
             exchange._stop(reason)
@@ -778,8 +784,9 @@ class ClaudeNarrator:
     def prepare(self, requests: Sequence[NarrationRequest], *, max_in_flight: int | None = None) -> None:
         """Write every text of ``requests`` now (concurrent, paced, batched, within the time budget).
 
-        The per-text methods then return them without a request; fallbacks say why. Each call starts a
-        new circuit breaker (a new scan tries Claude again) and forgets the previous call's texts.
+        The per-text methods then return them without a request; fallbacks say why. The circuit breaker
+        carries over from call to call (a scan prepares each batch): while it is open, one text every
+        ``breaker_retry_seconds`` tries Claude again. Each call forgets the previous call's texts.
         ``max_in_flight`` None takes the narrator's. Call :meth:`aprepare` from inside a running event
         loop. What it did is on :attr:`last_prepare`.
         """
@@ -793,7 +800,6 @@ class ClaudeNarrator:
 
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
-        self.breaker = CircuitBreaker("claude", threshold=self.breaker_threshold)
         self._prepared = {}
         self._skipped = {}
         self.last_prepare = await run_prepare(

@@ -121,14 +121,15 @@ class _Run:
         breaker = narrator.breaker
         self.report.realtime += 1
         answered = False
-        if breaker.is_open:
+        trial = breaker.is_open  # open, but its retry time has come: this text is the trial call
+        if not breaker.allow():
             self.give_up(task, exchange, (breaker.reason or "").removeprefix(f"{breaker.service} "))
             return
         exchange = exchange if exchange is not None else _Exchange(narrator, task)
         prompt_tokens = estimate_tokens(narrator.system_prompt + exchange._base)
         restart_clock = True
         while not exchange.done:
-            if breaker.is_open:
+            if breaker.is_open and not trial:
                 self.give_up(task, exchange, (breaker.reason or "").removeprefix(f"{breaker.service} "))
                 return
             acquired = await self.pacer.acquire(
@@ -137,7 +138,7 @@ class _Run:
             if not acquired:
                 self.give_up(task, exchange, self.budget_reason())
                 return
-            if breaker.is_open:  # it may have opened while this text waited for its turn
+            if breaker.is_open and not trial:  # it may have opened while this text waited for its turn
                 self.pacer.release()
                 continue
             if restart_clock:

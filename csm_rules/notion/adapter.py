@@ -156,7 +156,8 @@ class NotionCSMAdapter:
     :class:`~csm_rules.HealthSink` (``write_health``). ``client`` is a notion-client 3.x
     ``Client``; build it with :func:`build_notion_client` (or pass one with notion-client's own
     retries on: they then run inside ours, still throttled). Make one adapter per run: the schema
-    is read once and the breaker, once open, stays open. ``workers`` is how many requests the
+    is read once; the breaker, once open, lets one request through a minute (a host that keeps the
+    adapter uses Notion again when it is back). ``workers`` is how many requests the
     ``*_many`` methods keep in flight; ``last_scan`` is the :data:`LastScanPolicy`;
     ``confirm_window`` is how long (seconds) a QBR page whose create timed out is looked for
     before it is created again (Notion may take up to 60 s to answer).
@@ -193,7 +194,7 @@ class NotionCSMAdapter:
         self.qbr_database_id = qbr_database_id
         self.limiter = limiter if limiter is not None else RateLimiter()
         self.retry = retry if retry is not None else RetryPolicy()
-        self.breaker = breaker if breaker is not None else CircuitBreaker("notion")
+        self.breaker = breaker if breaker is not None else CircuitBreaker("notion", retry_after=60.0)
         self.workers = workers
         self.last_scan: LastScanPolicy = last_scan
         self.confirm_window = confirm_window
@@ -418,7 +419,7 @@ class NotionCSMAdapter:
         Raises :class:`NotionRequestError`,
         :class:`AccountNotFoundError` or :class:`~csm_rules.errors.CircuitOpenError`.
         """
-        self.breaker.check()
+        self.breaker.check(take_turn=False)  # the request below takes a trial turn
         outputs = self._writable_outputs()
         page = self._pages.get(update.account_id) or self._find_account(update.account_id)
         wanted: dict[str, Parsed] = {}
@@ -609,7 +610,7 @@ class NotionCSMAdapter:
             if not isinstance(document, QBRDocument):
                 raise TypeError("create_qbr needs blocks= for a document that is not a csm_rules.QBRDocument")
             blocks = qbr_blocks(document)
-        self.breaker.check()
+        self.breaker.check(take_turn=False)  # the request below takes a trial turn
         publisher = self._publisher()
         index = self._listed(publisher, [document.period])
         key = document.idempotency_key

@@ -133,8 +133,9 @@ def deliver(
 
     def _attempt(alert: ChurnAlert, channel: str, call: Callable[[], None]) -> ChannelResult:
         breaker = chosen.get(channel)
-        if breaker is not None and breaker.reason is not None:
-            return ChannelResult("skipped", error_type="CircuitOpenError", message=breaker.reason)
+        if breaker is not None and not breaker.allow():
+            reason = breaker.reason or f"{channel} skipped: circuit open"
+            return ChannelResult("skipped", error_type="CircuitOpenError", message=reason)
         result = _attempt_once(alert, channel, call)
         if breaker is not None:
             if result.status == "failed":

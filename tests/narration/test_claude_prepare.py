@@ -143,13 +143,29 @@ def _opportunity() -> Any:
     return next(o for _, v in _accounts() for o in v.expansions)
 
 
-def test_a_new_prepare_tries_claude_again(fake_server: FakeMessagesServer) -> None:
-    fake_server.enqueue(*[FakeReply.error(500)] * 2)
+def test_an_open_breaker_tries_claude_once_per_retry_time_across_prepares(
+    fake_server: FakeMessagesServer,
+) -> None:
+    # A scan prepares each batch of 500 accounts: with Claude down, every batch used to start a new
+    # breaker and pay its failures again (a million accounts: 2,000 rounds). Now the breaker carries
+    # over, and one text a retry time asks Claude again.
+    fake_server.enqueue(*[FakeReply.error(500)] * 3)
     narrator = _narrator(fake_server, breaker_threshold=2, max_in_flight=1, max_api_retries=0)
+    now = [0.0]
+    narrator.breaker._clock = lambda: now[0]  # the retry time passes when the test says so
     narrator.prepare(_explanations(4))
     assert narrator.breaker.is_open and fake_server.request_count == 2
-    narrator.prepare(_explanations(4))
-    assert not narrator.breaker.is_open
+    narrator.prepare(_explanations(4))  # the next batch, within the retry time: nothing is sent
+    assert fake_server.request_count == 2 and narrator.last_prepare is not None
+    assert all("circuit open" in reason for reason in narrator.last_prepare.fallbacks)
+    now[0] += 61
+    narrator.prepare(_explanations(4))  # one trial text, which fails: open for another minute
+    assert fake_server.request_count == 3 and narrator.breaker.is_open
+    now[0] += 61
+    narrator.prepare(_explanations(4))  # Claude is back: the trial succeeds and the breaker closes
+    assert not narrator.breaker.is_open and fake_server.request_count == 4  # the others fell back
+    narrator.prepare(_explanations(4))  # the next batch goes to Claude again (the trial's text is cached)
+    assert fake_server.request_count == 7
     assert {narrator.churn_explanation(v, snapshot=s).narrator for s, v in _accounts()[:4]} == {"claude"}
 
 
