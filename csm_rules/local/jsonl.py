@@ -233,8 +233,9 @@ class AtomicFiles:
     def write(self, path: Path, data: bytes) -> None:
         """Write ``data`` to ``path`` atomically (durable at the next :meth:`sync`)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        # The pid in the name lets a later run tell a dead writer's leftovers from a live one's.
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+        # The writer's pid and start time in the name let a later run tell a dead writer's leftovers from
+        # a live one's, even when the pid has since been given to another process.
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_writer()}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -262,18 +263,46 @@ class AtomicFiles:
 
     @staticmethod
     def clean_stale(directory: Path) -> list[Path]:
-        """Remove temporary files in ``directory`` whose writing process is gone; the paths removed."""
+        """Remove temporary files in ``directory`` whose writing process is gone; the paths removed.
+
+        A file is kept while a process with its writer's pid runs and, where the system tells a
+        process's start time (Linux), started when the writer did: a pid reused by another process
+        does not keep a dead writer's file.
+        """
         removed: list[Path] = []
         if not directory.is_dir():
             return removed
         for candidate in directory.glob(".*.tmp"):
             parts = candidate.name.split(".")
-            pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
-            if pid is not None and (pid == os.getpid() or _alive(pid)):
+            writer = parts[-3] if len(parts) >= 4 else ""
+            pid_text, _, started = writer.partition("-")
+            if pid_text.isdigit() and _running(int(pid_text), started or None):
                 continue  # being written right now
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
         return removed
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux ``/proc``), or None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) ", comm may hold spaces
+    return fields[19] if len(fields) > 19 and fields[19].isdigit() else None
+
+
+def _running(pid: int, started: str | None) -> bool:
+    """Whether the writer ``pid`` (started at ``started``, when known) is still running."""
+    if pid == os.getpid():
+        return started is None or started == _start_time(pid)
+    if not _alive(pid):
+        return False
+    if started is None:
+        return True
+    now = _start_time(pid)
+    return now is None or now == started
 
 
 def _alive(pid: int) -> bool:
@@ -284,3 +313,17 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's live process
         return True
     return True
+
+
+_writers: dict[int, str] = {}
+
+
+def _writer() -> str:
+    """This process as a temporary file's writer: ``pid-starttime``, or ``pid`` where unknown (looked up
+    once per pid, so a forked child names itself)."""
+    pid = os.getpid()
+    writer = _writers.get(pid)
+    if writer is None:
+        started = _start_time(pid)
+        writer = _writers[pid] = f"{pid}-{started}" if started is not None else str(pid)
+    return writer

@@ -140,6 +140,24 @@ def test_stale_temporary_files_of_a_dead_process_are_removed(tmp_path: Path) -> 
     assert removed == [stale] and not stale.exists() and live.exists()
 
 
+def test_a_dead_writers_file_is_removed_even_when_its_pid_now_runs_another_process(tmp_path: Path) -> None:
+    # The pid of a killed scan may be given to a new process (pid_max is 32,768 here): the writer's
+    # start time in the name tells them apart.
+    qbr = tmp_path / "qbr"
+    qbr.mkdir()
+    own = jsonl_module._writer()
+    assert "-" in own  # pid-starttime (Linux)
+    pid, started = own.split("-")
+    reused = qbr / f".acc-1_2026-Q4.md.{pid}-{int(started) - 1}.abc123.tmp"  # same pid, older process
+    reused.write_text("half a QBR of a dead writer")
+    mine = qbr / f".acc-2_2026-Q4.md.{own}.abc123.tmp"
+    mine.write_text("being written by this process")
+    parent = qbr / f".acc-3_2026-Q4.md.{os.getppid()}-{jsonl_module._start_time(os.getppid())}.x.tmp"
+    parent.write_text("being written by a live process")
+    assert LocalSinks(tmp_path).prepare() == [reused]
+    assert mine.exists() and parent.exists()
+
+
 def test_a_scan_fsyncs_once_per_file_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = FileSource(generated(tmp_path / "p.jsonl", 60))
     synced: list[str] = []
