@@ -463,6 +463,8 @@ class _ScanJob:
             for name in (*CHANNELS, "expansion_dispatcher", "qbr_writer")
         }
         self.report = ScanReport(as_of=as_of, dry_run=dry_run, steps=tuple(sorted(steps)))
+        self._health_sent: dict[str, str | None] = {}
+        """This batch's health writes made through a batch sink, alerts' included: key → error or None."""
 
     # 1-3: remember, evaluate, record ------------------------------------------------------------
 
@@ -768,26 +770,34 @@ class _ScanJob:
         whose new alert reached at least one channel.
 
         A health sink or QBR writer that takes many writes at once (:class:`BatchHealthSink`,
-        :class:`BatchQBRWriter`) gets the batch's health writes, and its QBRs, in one call each
-        (pipelined: its rate, not its latency, bounds the batch); each action still has its own outcome.
+        :class:`BatchQBRWriter`) gets the batch's health writes (the alerts' "health_update" channel
+        included, written first), and its QBRs, in one call each (pipelined: its rate, not its latency,
+        bounds the batch); each action still has its own outcome.
         """
         outcomes: dict[str, str | None] = {}
         delivered: dict[str, _Account] = {}
         alerts: dict[str, list[_Action]] = {}
+        batch_health = isinstance(self.services.sinks.health, BatchHealthSink)
+        self._health_sent = {}
+        if batch_health:
+            health = [
+                a
+                for a in claimed
+                if a.kind == "health" or (a.kind == "alert" and a.channel == "health_update")
+            ]
+            if health:
+                self._health_sent = self._health_many(health)
+                outcomes.update((a.key, self._health_sent[a.key]) for a in health if a.kind == "health")
         for action in claimed:
             if action.kind == "alert":
                 alerts.setdefault(action.account.verdict.account_id, []).append(action)
         for account_actions in alerts.values():
             self._alert(account_actions, outcomes, delivered)
-        batch_health = isinstance(self.services.sinks.health, BatchHealthSink)
         batch_qbrs = isinstance(self.services.qbr_writer, BatchQBRWriter)
-        health: list[_Action] = []
         qbrs: list[_Action] = []
         for action in claimed:
             if action.kind == "health":
-                if batch_health:
-                    health.append(action)
-                else:
+                if not batch_health:
                     outcomes[action.key] = self._health(action)
             elif action.kind == "expansion":
                 outcomes[action.key] = self._expansion(action)
@@ -796,10 +806,8 @@ class _ScanJob:
                     qbrs.append(action)
                 else:
                     outcomes[action.key] = self._qbr(action)
-        if qbrs:  # the QBRs before the health writes, in the order of the serial path
+        if qbrs:
             outcomes.update(self._qbr_many(qbrs))
-        if health:
-            outcomes.update(self._health_many(health))
         return outcomes, delivered
 
     def _performing(self, action: _Action) -> AbstractContextManager[None]:
@@ -840,7 +848,12 @@ class _ScanJob:
         except Exception as exc:
             error = self._fail(account_id, "alert_build", exc)
             for action in actions:  # the health fields need no words: that channel still goes out
-                outcomes[action.key] = self._health(action) if action.channel == "health_update" else error
+                if action.channel != "health_update":
+                    outcomes[action.key] = error
+                elif action.key in self._health_sent:
+                    outcomes[action.key] = self._health_sent[action.key]
+                else:
+                    outcomes[action.key] = self._health(action)
             return
         reached = False
         failed = False
@@ -852,7 +865,11 @@ class _ScanJob:
             outcomes[action.key] = result[1]
             reached |= result[0] == "ok"
             failed |= result[0] == "failed"
-            if action.channel == "health_update" and result[0] == "ok":
+            if (
+                action.channel == "health_update"
+                and result[0] == "ok"
+                and action.key not in self._health_sent
+            ):
                 self.report.health_updates_written += 1
         if reached and any(a.new_alert for a in actions):
             delivered[account_id] = account
@@ -865,6 +882,9 @@ class _ScanJob:
         """Deliver one channel of ``alert``: (status, error or None)."""
         channel, sinks = action.channel, self.services.sinks
         assert channel is not None
+        if action.key in self._health_sent:  # written with the batch's health writes (and counted there)
+            error = self._health_sent[action.key]
+            return ("ok", None) if error is None else ("failed", error)
         breaker = self.breakers[channel]
         account_id = action.account.verdict.account_id
         reason = None if breaker.allow() else (breaker.reason or f"{channel} skipped: circuit open")

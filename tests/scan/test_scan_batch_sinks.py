@@ -155,3 +155,32 @@ def test_a_failed_prep_page_fails_its_qbr_action() -> None:
     assert [(f.account_id, f.stage) for f in report.failures] == [(victim, "qbr")]
     assert report.actions["qbr"]["failed"] == 1
     assert report.qbrs_written == len(customer) - 1
+
+
+def test_an_alerts_health_write_goes_with_the_batch_and_its_alert_counts_it() -> None:
+    # The alert's "health_update" channel is the account's health write of the day: through a batch sink
+    # it is one of the batch's writes, not a round trip of its own.
+    victim_sink = BatchHealth()
+    probe = _scan(sinks=Sinks(health=victim_sink), steps={"health", "alerts"}, dry_run=True)
+    alerting = probe.alerts_delivered + probe.alerts_partial
+    assert alerting > 0
+    sink = BatchHealth()
+    report = _scan(sinks=Sinks(health=sink), steps={"health", "alerts"})
+    assert sink.single == []
+    assert sum(len(call) for call in sink.calls) == report.accounts_scored
+    assert report.alert_channels["health_update"] == {"ok": alerting}
+    assert report.health_updates_written == report.accounts_scored
+    assert report.requests["health_update"] == {"sent": report.accounts_scored}
+    assert report.actions["alert"]["done"] == alerting and report.ok
+
+
+def test_an_alerts_health_write_that_fails_in_the_batch_fails_that_channel_alone() -> None:
+    first = _scan(sinks=Sinks(health=BatchHealth()), steps={"health", "alerts"}, dry_run=True)
+    assert first.planned
+    victim = first.planned[0].split()[1].rstrip(":")  # "alert acc-…: churn …"
+    sink = BatchHealth(failing=frozenset({victim}))
+    report = _scan(sinks=Sinks(health=sink), steps={"health", "alerts"})
+    assert sink.single == []
+    assert report.alert_channels["health_update"]["failed"] == 1
+    assert [(f.account_id, f.stage) for f in report.failures] == [(victim, "health_update")]
+    assert report.health_updates_written == report.accounts_scored - 1
