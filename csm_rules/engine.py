@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["RULES_VERSION", "evaluate", "evaluate_many", "iter_evaluate"]
 
 #: Bumped whenever a rule's behaviour changes, so stored verdicts say which rules made them.
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 
 
 def evaluate(snapshot: AccountSnapshot, config: Config | None = None) -> AccountVerdict:

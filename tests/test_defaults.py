@@ -243,6 +243,10 @@ def test_qbr_timing_is_sensible(packaged_config: csm_rules.Config) -> None:
     qbr = packaged_config.thresholds.qbr
     assert 1 <= qbr.fiscal_year_start_month <= 12
     assert 30 <= qbr.contract_lead_days <= 180
+    # At least the longest fiscal quarter (92 days), so no QBR follows another within a quarter; at
+    # most the pre-renewal QBR about six months before the contract ends.
+    assert qbr.renewal_anticipation_days >= 92
+    assert qbr.contract_lead_days + qbr.renewal_anticipation_days <= 184
 
 
 def test_every_adoption_recommendation_can_be_quoted_to_an_account_with_every_signal(

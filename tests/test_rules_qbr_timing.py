@@ -1,4 +1,5 @@
-"""QBR timing: quarterly by fiscal quarter, contract within 90 days, completed keys, both."""
+"""QBR timing: quarterly by fiscal quarter, contract within 90 days, completed keys, both, and the
+renewal anticipation that keeps a customer from getting two QBRs days apart."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 import csm_rules
-from csm_rules.config.schema import QBR
-from csm_rules.rules import fiscal_quarter
+from csm_rules.config.schema import QBR, ThresholdsFile
+from csm_rules.domain.keys import contract_qbr_key, quarterly_qbr_key
+from csm_rules.domain.periods import fiscal_period
+from csm_rules.rules import fiscal_quarter, qbr_due
 
 AS_OF = date(2026, 11, 24)
 
@@ -113,3 +118,96 @@ def test_contract_end_date_wins_over_renewal_date(config: csm_rules.Config) -> N
     qbr = due(config, renewal_date=date(2027, 1, 15), contract_end_date=date(2027, 2, 1))
     assert qbr is not None
     assert qbr.idempotency_key == "qbr:acc-1:contract:2027-02-01"
+
+
+# -- renewal anticipation: no second QBR days after the first --------------------------------------
+
+
+def with_qbr(config: csm_rules.Config, **values: Any) -> csm_rules.Config:
+    data = config.thresholds.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["qbr"].update(values)
+    return csm_rules.Config.from_models(config.weights, ThresholdsFile.model_validate(data))
+
+
+def daily_qbrs(
+    config: csm_rules.Config, first: date, days: int, end: date, done: tuple[str, ...] = ()
+) -> list[tuple[date, csm_rules.QBRDue]]:
+    """The QBRs ``days`` consecutive daily scans write from ``first``, each completing what it covers."""
+    written = []
+    completed = done
+    for n in range(days):
+        day = first + timedelta(days=n)
+        snapshot = csm_rules.AccountSnapshot(
+            account_id="acc-1", as_of=day, contract_end_date=end, completed_qbr_keys=completed
+        )
+        qbr = qbr_due(snapshot, config.compiled)
+        if qbr is not None:
+            written.append((day, qbr))
+            completed += qbr.covers
+    return written
+
+
+def test_contract_ending_91_days_after_the_scan_gets_one_qbr_not_two_a_day_apart(
+    config: csm_rules.Config,
+) -> None:
+    # The benchmark's case: the quarterly QBR on day 1 and the pre-renewal QBR on day 2.
+    (written,) = daily_qbrs(config, AS_OF, 2, AS_OF + timedelta(days=91))
+    day, qbr = written
+    assert day == AS_OF and qbr.kind is csm_rules.QBRKind.CONTRACT
+    assert qbr.covers == ("qbr:acc-1:contract:2027-02-23", "qbr:acc-1:2026-Q4")
+
+
+@given(
+    first=st.dates(date(2024, 1, 1), date(2030, 12, 31)),
+    start=st.integers(1, 12),
+    lead=st.integers(0, 120),
+    anticipation=st.integers(1, 120),
+    end_in=st.integers(-5, 260),
+    done=st.sampled_from(("none", "quarter", "contract", "older quarter")),
+)
+@example(first=AS_OF, start=1, lead=90, anticipation=1, end_in=91, done="none")
+def test_two_consecutive_daily_scans_never_write_two_qbrs_in_one_quarter(
+    first: date, start: int, lead: int, anticipation: int, end_in: int, done: str, config: csm_rules.Config
+) -> None:
+    cfg = with_qbr(
+        config, fiscal_year_start_month=start, contract_lead_days=lead, renewal_anticipation_days=anticipation
+    )
+    end = first + timedelta(days=end_in)
+    completed = {
+        "none": (),
+        "quarter": (quarterly_qbr_key("acc-1", fiscal_period(first, start)),),
+        "contract": (contract_qbr_key("acc-1", end),),
+        "older quarter": (quarterly_qbr_key("acc-1", fiscal_period(first - timedelta(days=92), start)),),
+    }[done]
+    written = daily_qbrs(cfg, first, 2, end, completed)
+    if len(written) == 2:
+        (_, day_1), (day, day_2) = written
+        # Only a new fiscal quarter's own QBR may follow a QBR the day before.
+        assert fiscal_period(day, start) != fiscal_period(first, start), f"{day_1} then {day_2}"
+        assert quarterly_qbr_key("acc-1", fiscal_period(day, start)) in day_2.covers
+
+
+@given(
+    start=st.integers(1, 12),
+    quarter=st.integers(0, 11),
+    end_in=st.integers(0, 500),
+)
+@example(start=1, quarter=0, end_in=120)
+def test_daily_scans_on_cadence_write_one_qbr_a_quarter_and_the_contract_qbr_once(
+    start: int, quarter: int, end_in: int, config: csm_rules.Config
+) -> None:
+    # The default anticipation (92, the longest fiscal quarter): an account whose quarterly QBRs are
+    # on time gets each QBR on a quarter's first day, the pre-renewal one included.
+    cfg = with_qbr(config, fiscal_year_start_month=start)
+    assert cfg.thresholds.qbr.renewal_anticipation_days >= 92
+    month = (start - 1 + 3 * quarter) % 12 + 1
+    first = date(2026 + (start - 1 + 3 * quarter) // 12, month, 1)
+    before = quarterly_qbr_key("acc-1", fiscal_period(first - timedelta(days=1), start))
+    end = first + timedelta(days=end_in)
+    written = daily_qbrs(cfg, first, end_in, end, (before,))  # every day until the contract ends
+    assert all(
+        day.day == 1 and fiscal_period(day - timedelta(days=1), start) != fiscal_period(day, start)
+        for day, _ in written
+    ), [(str(day), qbr.kind.value) for day, qbr in written]
+    contract = [qbr for _, qbr in written if qbr.kind is csm_rules.QBRKind.CONTRACT]
+    assert len(contract) == (1 if end_in > 0 else 0)

@@ -109,7 +109,10 @@ def test_qbr_rule_qbr_document_and_expansion_task_share_keys_and_periods(
     contract = build_qbr(snapshot, verdict, narrator, trigger="contract", config=cfg)
     assert contract.idempotency_key == contract_qbr_key("acc-1", end)
     due = verdict.qbr_due
-    if within_days(days_between(day, end), cfg.thresholds.qbr.contract_lead_days):
+    qbr = cfg.thresholds.qbr
+    # Nothing is completed: the quarterly QBR is due, so the contract QBR is due up to the lead plus
+    # the renewal anticipation.
+    if within_days(days_between(day, end), qbr.contract_lead_days + qbr.renewal_anticipation_days):
         assert due is not None and due.kind is QBRKind.CONTRACT
         assert due.covers == (contract.idempotency_key, quarterly.idempotency_key)
     else:

@@ -4,6 +4,9 @@
   expansion catalog) decides its whole rule exactly as its operator says, at the threshold and at
   ``math.nextafter`` below and above it; random thresholds and operators the same;
 - the churn contract window and the QBR contract lead, inclusive at both ends, a day either side;
+- the QBR renewal anticipation: a quarterly QBR due up to ``contract_lead_days +
+  renewal_anticipation_days`` before the contract end (inclusive) is the contract QBR, a day
+  beyond it is not, and without a quarterly QBR due the contract QBR keeps to its lead;
 - staleness: a signal observed exactly ``max_age_days`` ago is fresh, a day earlier stale;
 - seat utilisation: the opportunity and its high confidence at their thresholds, one ulp either side;
 - every trigger's, cap's and opportunity's recorded evidence satisfies its operator, shows the value
@@ -208,7 +211,8 @@ def test_contract_window_is_inclusive_at_both_ends(
 def test_contract_qbr_lead_is_inclusive_at_both_ends(
     lead: int, offset: int, at_end: bool, config: csm_rules.Config
 ) -> None:
-    cfg = _with(config, "qbr", contract_lead_days=lead)
+    # Without anticipation: the lead's own edge (the anticipation's is tested below).
+    cfg = _with(config, "qbr", contract_lead_days=lead, renewal_anticipation_days=0)
     days = (lead if at_end else 0) + offset
     as_of = date(2026, 11, 24)
     snapshot = csm_rules.AccountSnapshot(
@@ -217,6 +221,31 @@ def test_contract_qbr_lead_is_inclusive_at_both_ends(
     due = csm_rules.evaluate(snapshot, cfg).qbr_due
     assert due is not None
     assert (due.kind.value == "contract") is (0 <= days <= lead), f"{days} days, lead {lead}"
+
+
+@given(
+    lead=st.integers(0, 400),
+    anticipation=st.integers(0, 366),
+    offset=st.sampled_from((-1, 0, 1)),
+    at_end=st.booleans(),
+    quarterly_done=st.booleans(),
+)
+def test_contract_qbr_anticipation_is_inclusive_and_needs_a_quarterly_qbr_due(
+    lead: int, anticipation: int, offset: int, at_end: bool, quarterly_done: bool, config: csm_rules.Config
+) -> None:
+    cfg = _with(config, "qbr", contract_lead_days=lead, renewal_anticipation_days=anticipation)
+    days = (lead + anticipation if at_end else lead) + offset
+    as_of = date(2026, 11, 24)
+    done = ("qbr:a:2026-Q4",) if quarterly_done else ()
+    snapshot = csm_rules.AccountSnapshot(
+        account_id="a", as_of=as_of, contract_end_date=as_of + timedelta(days), completed_qbr_keys=done
+    )
+    due = csm_rules.evaluate(snapshot, cfg).qbr_due
+    reach = lead if quarterly_done else lead + anticipation
+    contract = due is not None and due.kind.value == "contract"
+    assert contract is (0 <= days <= reach), f"{days} days, lead {lead}, anticipation {anticipation}"
+    if contract and not quarterly_done:
+        assert due is not None and due.covers == (due.idempotency_key, "qbr:a:2026-Q4")
 
 
 @pytest.mark.parametrize(

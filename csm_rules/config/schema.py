@@ -588,6 +588,12 @@ class QBR(BaseModel):
     model_config = _STRICT
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] = 1
     contract_lead_days: Annotated[int, Field(ge=0)] = 90
+    renewal_anticipation_days: Annotated[int, Field(ge=0, le=366)] = 92
+    """A quarterly QBR that falls due when the contract end is ``contract_lead_days`` +1 to
+    +this many days away is written as the contract QBR (covering both keys), so the pre-renewal QBR
+    does not follow it days or weeks later. The default, 92, is the longest fiscal quarter: the
+    renewal conversation is held at the last quarterly QBR before the window opens and no QBR
+    follows another within a quarter. 0: the contract QBR waits for its window."""
     write_prep: bool = True
     """Write the rep's internal prep page beside each customer QBR."""
 

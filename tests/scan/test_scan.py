@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pinned_config import pinned_config
 
 from csm_rules.domain.snapshot import AccountSnapshot
 from csm_rules.jobs.scan import scan
@@ -187,3 +188,40 @@ def test_steps_limit_the_work(tmp_path: Path) -> None:
     assert report.expansion_tasks_dispatched == 0
     with pytest.raises(ValueError, match="unknown scan step"):
         _run(tmp_path, steps={"qbr"})
+
+
+def test_two_consecutive_daily_scans_send_no_account_a_second_qbr(tmp_path: Path) -> None:
+    # Contract ends on either side of the pre-renewal window (90 days) and its anticipation (92 more):
+    # before RULES_VERSION 3 the 91-day account got its quarterly QBR one day, its contract QBR the next.
+    ends = {f"acc-{days}": AS_OF + timedelta(days=days) for days in (30, 90, 91, 150, 182, 183, 400)}
+
+    class Accounts:
+        def read(self, as_of: date | None = None) -> SourceResult:
+            day = as_of or AS_OF
+            snapshots = tuple(
+                AccountSnapshot(
+                    account_id=account, as_of=day, contract_end_date=end, feature_adoption_rate=0.8
+                )
+                for account, end in ends.items()
+            )
+            return SourceResult(snapshots=snapshots, problems=())
+
+    def run(day: date) -> Any:
+        sinks = LocalSinks(tmp_path)
+        store = JsonlCompletedQBRStore(tmp_path / "completed_qbrs.jsonl")
+        return scan(
+            Accounts(), as_of=day, config=pinned_config(), sinks=sinks, qbr_store=store, steps={"qbrs"}
+        )
+
+    first = run(AS_OF)
+    second = run(AS_OF + timedelta(days=1))
+    assert not first.failures and not second.failures
+    assert (first.qbrs_written, second.qbrs_written) == (len(ends), 0)
+    customer_qbrs = [p.name for p in (tmp_path / "qbr").glob("*.md") if "-prep_" not in p.name]
+    assert Counter(name.split("-")[2] for name in customer_qbrs) == Counter(a.split("-")[1] for a in ends)
+    completed = [(row["account_id"], row["key"]) for row in _jsonl(tmp_path / "completed_qbrs.jsonl")]
+    contract = {account: end for account, end in ends.items() if (end - AS_OF).days <= 90 + 92}
+    assert sorted(completed) == sorted(
+        [(a, f"qbr:{a}:2026-Q4") for a in ends]
+        + [(a, f"qbr:{a}:contract:{e.isoformat()}") for a, e in contract.items()]
+    )

@@ -96,7 +96,9 @@ class _Outputs:
         for (account, key), n in (self.tasks - before.tasks).items():
             texts[("talk_track", account, key)] += n
         for account, keys in self.qbrs.items():
-            texts[("qbr_summaries", account, "")] += len(keys - before.qbrs.get(account, frozenset()))
+            # One QBR a scan at most, however many keys it covers (a contract QBR covers the quarter's too).
+            if keys - before.qbrs.get(account, frozenset()):
+                texts[("qbr_summaries", account, "")] += 1
         return +texts
 
 
