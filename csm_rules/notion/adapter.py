@@ -770,15 +770,7 @@ def _schema_problems(
             if actual is None
             else f"mapped to {target} as {spec.type} but the database has it as {actual}; left empty"
         )
-        problems.append(
-            SourceProblem(
-                account_id=None,
-                location=f"notion data source {data_source_id}",
-                field=spec.property,
-                message=message,
-                scope="source",
-            )
-        )
+        problems.append(_schema_problem(data_source_id, spec.property, message))
     key = fields["account_id"].property
     if key in unusable:
         why = next(p.message for p in problems if p.field == key)
@@ -803,16 +795,19 @@ def _output_problems(
             if actual is None
             else f"receives {name} as {spec.type} but the database has it as {actual}; not written"
         )
-        problems.append(
-            SourceProblem(
-                account_id=None,
-                location=f"notion data source {data_source_id}",
-                field=spec.property,
-                message=message,
-                scope="source",
-            )
-        )
+        problems.append(_schema_problem(data_source_id, spec.property, message))
     return writable, problems
+
+
+def _schema_problem(data_source_id: str, prop: str, message: str) -> SourceProblem:
+    """A problem of the data source's schema (not of one account): ``prop`` and what is wrong with it."""
+    return SourceProblem(
+        account_id=None,
+        location=f"notion data source {data_source_id}",
+        field=prop,
+        message=message,
+        scope="source",
+    )
 
 
 def _parse(properties: dict[str, Any], name: str) -> Parsed:

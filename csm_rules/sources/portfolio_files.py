@@ -156,15 +156,7 @@ class FileSource:
                 continue
             earlier = seen.first_location(snapshot.account_id, built.location)
             if earlier != built.location:
-                problems.append(
-                    SourceProblem(
-                        account_id=snapshot.account_id,
-                        location=built.location,
-                        field="account_id",
-                        value=snapshot.account_id,
-                        message=f"duplicate account_id; the row at {earlier} is used",
-                    )
-                )
+                problems.append(_duplicate(snapshot.account_id, built.location, earlier))
                 continue
             snapshots.append(snapshot)
             if len(snapshots) == size:
@@ -198,15 +190,7 @@ class FileSource:
                     continue
                 earlier = first_seen.get(snapshot.account_id)
                 if earlier is not None:
-                    problems.append(
-                        SourceProblem(
-                            account_id=snapshot.account_id,
-                            location=built.location,
-                            field="account_id",
-                            value=snapshot.account_id,
-                            message=f"duplicate account_id; the row at {earlier} is used",
-                        )
-                    )
+                    problems.append(_duplicate(snapshot.account_id, built.location, earlier))
                     continue
                 first_seen[snapshot.account_id] = built.location
                 snapshots.append(snapshot)
@@ -493,6 +477,17 @@ def _read_text(path: Path) -> str:
             return handle.read()
         except UnicodeDecodeError as exc:
             raise SourceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _duplicate(account_id: str, location: str, earlier: str) -> SourceProblem:
+    """The problem of a row whose account id an earlier row (at ``earlier``) already had."""
+    return SourceProblem(
+        account_id=account_id,
+        location=location,
+        field="account_id",
+        value=account_id,
+        message=f"duplicate account_id; the row at {earlier} is used",
+    )
 
 
 def _read_rows(path: Path, fmt: FileFormat) -> Iterator[_Row]:
