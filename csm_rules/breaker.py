@@ -78,10 +78,14 @@ class CircuitBreaker:
         with self._lock:
             if self._failures < self.threshold:
                 return True
-            if self.retry_after is not None and self._clock() - self._since >= self.retry_after:
+            if self._trial_due():
                 self._since = self._clock()
                 return True
             return False
+
+    def _trial_due(self) -> bool:
+        """While open: whether ``retry_after`` has passed since it opened or since its last trial."""
+        return self.retry_after is not None and self._clock() - self._since >= self.retry_after
 
     @property
     def reason(self) -> str | None:
@@ -104,8 +108,7 @@ class CircuitBreaker:
             allowed = self.allow()
         else:
             with self._lock:
-                due = self.retry_after is not None and self._clock() - self._since >= self.retry_after
-                allowed = self._failures < self.threshold or due
+                allowed = self._failures < self.threshold or self._trial_due()
         if not allowed:
             raise CircuitOpenError(self.service, self.reason or f"{self.service} skipped: circuit open")
 

@@ -377,8 +377,8 @@ def scan(
         history_days=history_days,
         health_writes=health_writes,
         breaker_threshold=breaker_threshold,
+        detail_limit=detail_limit,
     )
-    job.report.detail_limit = detail_limit
     segments_seen: set[str] = set()
     try:
         done = 0
@@ -449,6 +449,7 @@ class _ScanJob:
         history_days: int,
         health_writes: HealthWrites,
         breaker_threshold: int,
+        detail_limit: int,
     ) -> None:
         self.services = services
         self.config = config
@@ -462,7 +463,9 @@ class _ScanJob:
             name: CircuitBreaker(name, threshold=breaker_threshold)
             for name in (*CHANNELS, "expansion_dispatcher", "qbr_writer")
         }
-        self.report = ScanReport(as_of=as_of, dry_run=dry_run, steps=tuple(sorted(steps)))
+        self.report = ScanReport(
+            as_of=as_of, dry_run=dry_run, steps=tuple(sorted(steps)), detail_limit=detail_limit
+        )
         self._health_sent: dict[str, str | None] = {}
         """This batch's health writes made through a batch sink, alerts' included: key → error or None."""
 

@@ -295,13 +295,9 @@ def _start_time(pid: int) -> str | None:
 
 def _running(pid: int, started: str | None) -> bool:
     """Whether the writer ``pid`` (started at ``started``, when known) is still running."""
-    if pid == os.getpid():
-        return started is None or started == _start_time(pid)
     if not _alive(pid):
         return False
-    if started is None:
-        return True
-    now = _start_time(pid)
+    now = None if started is None else _start_time(pid)
     return now is None or now == started
 
 
