@@ -27,11 +27,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from csm_rules.errors import CircuitOpenError
 
-__all__ = ["CircuitBreaker"]
+__all__ = ["CircuitBreaker", "retry_after_seconds"]
 
 _T = TypeVar("_T")
 
@@ -138,3 +139,18 @@ class CircuitBreaker:
             raise
         self.record_success()
         return result
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds from now (delta-seconds or an HTTP date; never negative), or
+    None when it is absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -28,11 +28,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import httpx
 
+from csm_rules.breaker import retry_after_seconds
 from csm_rules.errors import NotionRequestError, UnconfirmedWrite
 
 __all__ = ["NotionRequestError", "RateLimiter", "RetryPolicy", "UnconfirmedWrite", "classify"]
@@ -110,7 +110,7 @@ def classify(error: BaseException) -> Transient | None:
     if isinstance(status, int):
         if status == 429:
             headers = getattr(error, "headers", None)
-            after = _retry_after(headers.get("retry-after") if headers is not None else None)
+            after = retry_after_seconds(headers.get("retry-after") if headers is not None else None)
             return Transient("429 rate_limited", 429, after)
         if status in RETRY_STATUSES:
             return Transient(f"{status} {getattr(error, 'code', '')}".strip(), status)
@@ -120,19 +120,6 @@ def classify(error: BaseException) -> Transient | None:
     if isinstance(error, httpx.TransportError):
         return Transient(f"connection error ({type(error).__name__})", None)
     return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True, kw_only=True)

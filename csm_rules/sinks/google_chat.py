@@ -21,9 +21,9 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 
+from csm_rules.breaker import retry_after_seconds
 from csm_rules.errors import CsmRulesError, MissingExtraError
 from csm_rules.outputs.channels import ChatMessage
 from csm_rules.text.escape import chat_text
@@ -145,7 +145,8 @@ class GoogleChatSink:
             return None, None, status
         reason = f"{status} {_error_status(response)}".strip()
         if status == 429:
-            return reason, _retry_after(response.headers.get("retry-after"), self.base_delay), status
+            after = retry_after_seconds(response.headers.get("retry-after"))
+            return reason, self.base_delay if after is None else after, status
         return reason, None, status
 
 
@@ -155,16 +156,3 @@ def _error_status(response: httpx.Response) -> str:
     except ValueError:
         return ""
     return str(error.get("status", "")) if isinstance(error, dict) else ""
-
-
-def _retry_after(value: str | None, default: float) -> float:
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return default
