@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from csm_rules.breaker import CircuitBreaker
 from csm_rules.config.loader import Config, load_config
@@ -56,6 +56,8 @@ from csm_rules.text.escape import terminal_text
 __all__ = ["DETAIL_LIMIT", "STEPS", "ScanFailure", "ScanReport", "ScanServices", "SyncingOutput", "scan"]
 
 log = logging.getLogger("csm_rules.jobs.scan")
+
+_T = TypeVar("_T")
 
 #: The steps of a scan; the scheduler's QBR jobs run only ``{"qbrs"}``.
 STEPS: frozenset[str] = frozenset({"health", "alerts", "expansions", "qbrs"})
@@ -159,9 +161,7 @@ class ScanReport:
     def add_failure(self, failure: ScanFailure, *, logged: bool = False) -> None:
         """Count ``failure``; keep it in ``failures`` up to the limit, log it beyond (unless ``logged``)."""
         self.failures_total += 1
-        if len(self.failures) < self.detail_limit:
-            self.failures.append(failure)
-        elif not logged:
+        if not self._keep(self.failures, failure) and not logged:
             log.warning(
                 "%s failed for %s: %s: %s (not kept in the report: over its %d details)",
                 failure.stage,
@@ -175,9 +175,7 @@ class ScanReport:
         """Count unreadable accounts; keep them up to the limit, log them beyond."""
         for problem in problems:
             self.source_problems_total += 1
-            if len(self.source_problems) < self.detail_limit:
-                self.source_problems.append(problem)
-            else:
+            if not self._keep(self.source_problems, problem):
                 log.warning(
                     "unreadable %s (%s): %s",
                     terminal_text(problem.account_id or "?", one_line=True),
@@ -185,9 +183,12 @@ class ScanReport:
                     terminal_text(problem.message, one_line=True),
                 )
 
-    def _keep(self, items: list[str], item: str) -> None:
+    def _keep(self, items: list[_T], item: _T) -> bool:
+        """Append ``item`` while ``items`` is under the limit; whether it was kept."""
         if len(items) < self.detail_limit:
             items.append(item)
+            return True
+        return False
 
     def _plan(self, line: str) -> None:
         self.planned_total += 1

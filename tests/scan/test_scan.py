@@ -225,3 +225,19 @@ def test_two_consecutive_daily_scans_send_no_account_a_second_qbr(tmp_path: Path
         [(a, f"qbr:{a}:2026-Q4") for a in ends]
         + [(a, f"qbr:{a}:contract:{e.isoformat()}") for a, e in contract.items()]
     )
+
+
+def test_a_report_keeps_its_first_details_counts_the_rest_and_logs_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = AccountSnapshot(account_id="acc-ok", as_of=AS_OF, feature_adoption_rate=0.8)
+    bad = [
+        SourceProblem(account_id=f"acc-bad-{n}", location=f"row {n}", field="nps_score", message="too high")
+        for n in range(5)
+    ]
+    with caplog.at_level("WARNING", logger="csm_rules.jobs.scan"):
+        report = scan(_ListSource([good], bad), as_of=AS_OF, sinks=LocalSinks(tmp_path), detail_limit=2)
+    assert report.source_problems == bad[:2] and report.source_problems_total == 5
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("unreadable")]
+    assert logged == [f"unreadable acc-bad-{n} (row {n}): too high" for n in range(2, 5)]
+    assert report.to_dict()["source_problems_total"] == 5 and not report.ok
